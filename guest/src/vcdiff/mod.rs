@@ -1,0 +1,65 @@
+//! VCDIFF (RFC 3284) delta encoding and decoding, compatible with xdelta3.
+//!
+//! Format facts shared by the encoder and decoder live here; each piece of
+//! the format has its own module:
+//! - [`varint`]: the base-128 integers every header field uses,
+//! - [`code_table`]: the default instruction code table (RFC 3284 5.6),
+//! - [`addr_cache`]: the near/same address cache (RFC 3284 5.1-5.3),
+//! - [`source`]: random access to the old version (memory or file),
+//! - [`decoder`], [`encoder`] (with its match finder in [`matcher`]).
+
+pub mod addr_cache;
+pub mod code_table;
+pub mod decoder;
+pub mod encoder;
+pub mod matcher;
+pub mod source;
+pub mod varint;
+
+pub use decoder::{decode, Decoder};
+pub use encoder::{encode, EncodeOptions, Encoder};
+pub use source::{FileSource, SliceSource, Source};
+
+/// The four bytes every VCDIFF stream starts with: "VCD" with the high bits
+/// set, then version 0.
+pub const MAGIC: [u8; 4] = [0xD6, 0xC3, 0xC4, 0x00];
+
+// Hdr_Indicator bits.
+pub const VCD_DECOMPRESS: u8 = 0x01;
+pub const VCD_CODETABLE: u8 = 0x02;
+/// xdelta3's extension: an application header (file names) follows.
+pub const VCD_APPHEADER: u8 = 0x04;
+
+// Win_Indicator bits.
+pub const VCD_SOURCE: u8 = 0x01;
+pub const VCD_TARGET: u8 = 0x02;
+/// xdelta3's extension: a big-endian Adler-32 of the target window follows
+/// the three section lengths.
+pub const VCD_ADLER32: u8 = 0x04;
+
+/// Our application header (xdelta3's extension, which xdelta3 keeps file
+/// names in): this prefix and the new version's length in decimal. VCDIFF
+/// has no end marker, so this is what lets our decoder tell a delta cut at
+/// a window boundary from a complete one. xdelta3 ignores it when it is
+/// given the output name.
+pub const LENGTH_APPHEADER: &[u8] = b"oms-accel:len=";
+
+/// The largest target window we accept when decoding. xdelta3 never writes
+/// windows above 16 MiB and we write 8 MiB ones; anything far above that is
+/// a hostile header, refused before any allocation.
+pub const MAX_TARGET_WINDOW: u64 = 64 << 20;
+
+/// Progress of a streaming operation, in the unit the operation counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Progress {
+    pub done: u64,
+    pub total: u64,
+    pub finished: bool,
+}
+
+/// Adler-32 as xdelta3 stores it (zlib's, initial value 1).
+pub fn adler32(data: &[u8]) -> u32 {
+    let mut a = adler2::Adler32::new();
+    a.write_slice(data);
+    a.checksum()
+}
