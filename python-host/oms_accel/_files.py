@@ -1,0 +1,63 @@
+"""File helpers shared by the public classes: reading inputs, writing outputs
+so that a failure never leaves a partial file behind."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from .errors import AccelArgumentError
+
+PathLike = str | os.PathLike[str]
+Buffer = bytes | bytearray | memoryview
+
+
+def as_bytes(data: object, name: str) -> bytes | memoryview:
+    """A zero-copy view of any bytes-like object (bytes, bytearray, memoryview,
+    mmap, array, numpy array), as flat unsigned bytes."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, str):
+        raise AccelArgumentError(f"{name} must be bytes-like, not str (encode it first)")
+    try:
+        view = memoryview(data)  # type: ignore[arg-type]
+    except TypeError:
+        raise AccelArgumentError(f"{name} must be bytes-like, not {type(data).__name__}") from None
+    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+
+
+def require_file(path: PathLike) -> str:
+    """`path` as a string; FileNotFoundError / IsADirectoryError when it is not a readable file."""
+    p = os.fspath(path)
+    if not os.path.exists(p):
+        raise FileNotFoundError(2, "No such file", p)
+    if os.path.isdir(p):
+        raise IsADirectoryError(21, "Is a directory", p)
+    return p
+
+
+@contextlib.contextmanager
+def atomic_output(path: PathLike) -> Iterator[BinaryIO]:
+    """A file to write `path` through: created beside it, renamed over it on
+    success, removed on any failure."""
+    target = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(target))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def move_into_place(src: str, path: PathLike) -> None:
+    """Moves a finished file (from the scratch directory) to `path` atomically."""
+    with atomic_output(path) as out, open(src, "rb") as f:
+        shutil.copyfileobj(f, out, 1 << 20)

@@ -1,0 +1,327 @@
+"""Loads the oms:accel WASI component with wasmtime-py and runs calls in it.
+
+- One Engine per process, with a fixed Config; the compiled component is cached
+  on disk, keyed by the component's sha256, the wasmtime version and the engine
+  settings, and replaced atomically when it does not match.
+- One Store + instance per thread (a Store is not thread-safe; wasm calls release
+  the GIL, so threads run in parallel). After a trap the instance is dropped and
+  the next call builds a fresh one.
+- WASI gets a private scratch directory and nothing else: no environment,
+  arguments, network, or other files. Bulk bytes cross through that directory
+  (DESIGN.md: files in tmpfs move ~600 MB/s, ``list<u8>`` ~1 MB/s).
+- Memory is capped with Store limits; run time with epoch interruption, driven
+  by one daemon thread that ticks every TICK_S seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.resources
+import os
+import shutil
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import AccelArgumentError, AccelError, LimitError
+from .limits import Limits
+
+WASM_NAME = "oms_accel.wasm"
+ENV_WASM = "OMS_ACCEL_WASM"
+ENV_CACHE = "OMS_ACCEL_CACHE_DIR"
+ENV_SCRATCH = "OMS_ACCEL_SCRATCH_DIR"
+TICK_S = 0.02
+#: Engine settings that change compiled code; part of the cache key.
+ENGINE_SETTINGS = "epoch_interruption=1;opt=speed"
+_CACHE_MAGIC = b"OMSACCEL-CWASM-1"
+
+ErrorFactory = Callable[[str, str], AccelError]
+
+
+def component_path() -> Path:
+    """Where the component is: ``$OMS_ACCEL_WASM``, else the package data."""
+    override = os.environ.get(ENV_WASM)
+    if override:
+        return Path(override)
+    return Path(str(importlib.resources.files("oms_accel").joinpath(WASM_NAME)))
+
+
+def cache_dir() -> Path:
+    """Where compiled components are cached."""
+    override = os.environ.get(ENV_CACHE)
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "oms-accel"
+
+
+def scratch_base() -> str:
+    """Parent of the per-instance scratch directories: tmpfs where there is one."""
+    override = os.environ.get(ENV_SCRATCH)
+    if override:
+        return override
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK):
+        return shm
+    return tempfile.gettempdir()
+
+
+def wasmtime_version() -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version("wasmtime")
+    except Exception:
+        return None
+
+
+_runtime: Runtime | None = None
+_runtime_error: str | None = None
+_runtime_lock = threading.Lock()
+
+
+def unavailable_reason() -> str | None:
+    """None when the component loads here, else why it does not."""
+    try:
+        get_runtime()
+    except AccelError as e:
+        return str(e)
+    return None
+
+
+def get_runtime() -> Runtime:
+    """The process's runtime, loaded on first use."""
+    global _runtime, _runtime_error
+    if _runtime is not None:
+        return _runtime
+    with _runtime_lock:
+        if _runtime is None:
+            if _runtime_error is not None:
+                raise AccelError(_runtime_error)
+            try:
+                _runtime = Runtime(component_path())
+            except AccelError as e:
+                _runtime_error = str(e)
+                raise
+    return _runtime
+
+
+class Runtime:
+    """The Engine, the compiled component and the epoch ticker of one process."""
+
+    def __init__(self, wasm_path: Path) -> None:
+        try:
+            import wasmtime
+            import wasmtime.component
+        except ImportError as e:
+            raise AccelError(f"wasmtime-py is not installed: {e}") from None
+        if not wasm_path.is_file():
+            raise AccelError(f"the component {wasm_path} is missing (build it with `make build`)")
+        self._wasmtime = wasmtime
+        config = wasmtime.Config()
+        config.epoch_interruption = True
+        config.cranelift_opt_level = "speed"
+        self.engine = wasmtime.Engine(config)
+        wasm = wasm_path.read_bytes()
+        self.wasm_sha256 = hashlib.sha256(wasm).hexdigest()
+        self.cache_path: Path | None = None
+        self.component = self._load_compiled(wasm)
+        self.linker = wasmtime.component.Linker(self.engine)
+        self.linker.add_wasip2()
+        self._instantiate_lock = threading.Lock()
+        self._local = threading.local()
+        ticker = threading.Thread(target=self._tick, name="oms-accel-epoch", daemon=True)
+        ticker.start()
+
+    def _tick(self) -> None:
+        engine = weakref.ref(self.engine)
+        while (e := engine()) is not None:
+            e.increment_epoch()
+            del e
+            time.sleep(TICK_S)
+
+    def _cache_file(self) -> Path:
+        key = hashlib.sha256(f"{self.wasm_sha256};wasmtime={wasmtime_version()};{ENGINE_SETTINGS}".encode()).hexdigest()
+        return cache_dir() / f"component-{key[:32]}.cwasm"
+
+    def _load_compiled(self, wasm: bytes) -> Any:
+        """Deserializes the cached compilation if it is intact and matches, else
+        compiles and atomically replaces the cache file."""
+        Component = self._wasmtime.component.Component
+        path = self._cache_file()
+        with contextlib.suppress(OSError, self._wasmtime.WasmtimeError, ValueError):
+            blob = path.read_bytes()
+            digest, payload = blob[len(_CACHE_MAGIC) : len(_CACHE_MAGIC) + 32], blob[len(_CACHE_MAGIC) + 32 :]
+            if blob.startswith(_CACHE_MAGIC) and hashlib.sha256(payload).digest() == digest:
+                component = Component.deserialize(self.engine, payload)
+                self.cache_path = path
+                return component
+        try:
+            component = Component(self.engine, wasm)
+        except self._wasmtime.WasmtimeError as e:
+            raise AccelError(f"the component does not compile: {e}") from None
+        with contextlib.suppress(OSError):
+            payload = bytes(component.serialize())
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".cwasm")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(_CACHE_MAGIC + hashlib.sha256(payload).digest() + payload)
+                os.replace(tmp, path)
+                self.cache_path = path
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+        return component
+
+    def new_instance(self, limits: Limits, read_only_dirs: Sequence[str] = ()) -> Instance:
+        """A fresh store and instance; `read_only_dirs` are preopened as /in0, /in1, ..."""
+        with self._instantiate_lock:
+            return Instance(self, limits, read_only_dirs)
+
+    def thread_instance(self, limits: Limits) -> Instance:
+        """This thread's reusable instance (a new one after a trap)."""
+        inst: Instance | None = getattr(self._local, "instance", None)
+        if inst is None or inst.dead:
+            inst = self.new_instance(limits)
+            self._local.instance = inst
+        inst.apply_limits(limits)
+        return inst
+
+
+class Instance:
+    """One Store, one component instance and its private scratch directory."""
+
+    def __init__(self, runtime: Runtime, limits: Limits, read_only_dirs: Sequence[str]) -> None:
+        wasmtime = runtime._wasmtime
+        self._runtime = runtime
+        self._wasmtime = wasmtime
+        self.scratch = tempfile.mkdtemp(prefix="oms-accel-", dir=scratch_base())
+        self._finalizer = weakref.finalize(self, shutil.rmtree, self.scratch, True)
+        self._stderr = bytearray()
+        self.dead = False
+        wasi = wasmtime.WasiConfig()
+        wasi.preopen_dir(self.scratch, "/scratch")
+        for i, d in enumerate(read_only_dirs):
+            wasi.preopen_dir(d, f"/in{i}", False)
+        wasi.stderr_custom = self._capture_stderr
+        self.store = wasmtime.Store(runtime.engine)
+        self.store.set_wasi(wasi)
+        self.limits = limits
+        self.store.set_limits(memory_size=limits.memory_bytes)
+        self.store.set_epoch_deadline(1 << 40)
+        try:
+            self.instance = runtime.linker.instantiate(self.store, runtime.component)
+        except wasmtime.WasmtimeError as e:
+            self.close()
+            raise AccelError(f"the component does not instantiate: {e}") from None
+        self._funcs: dict[tuple[str, str], Any] = {}
+
+    def _capture_stderr(self, data: bytes) -> None:
+        # Keep the tail: a panic message or an allocation failure explains a trap.
+        self._stderr += data
+        del self._stderr[:-4096]
+
+    def apply_limits(self, limits: Limits) -> None:
+        if limits.memory_bytes != self.limits.memory_bytes:
+            self.store.set_limits(memory_size=limits.memory_bytes)
+        self.limits = limits
+
+    def scratch_path(self, name: str) -> str:
+        return os.path.join(self.scratch, name)
+
+    def func(self, interface: str, name: str) -> Any:
+        """An exported function, looked up once."""
+        key = (interface, name)
+        f = self._funcs.get(key)
+        if f is None:
+            iface = self.instance.get_export_index(self.store, interface)
+            index = self.instance.get_export_index(self.store, name, iface) if iface else None
+            f = self.instance.get_func(self.store, index) if index else None
+            if f is None:
+                raise AccelError(f"the component exports no {interface}#{name}")
+            self._funcs[key] = f
+        return f
+
+    def call(self, interface: str, name: str, args: Sequence[Any], error: ErrorFactory) -> Any:
+        """Calls an export under this instance's time limit. A WIT ``error``
+        result becomes `error(code, message)` (or LimitError /
+        AccelArgumentError for those codes); a trap kills the instance."""
+        f = self.func(interface, name)
+        self.store.set_epoch_deadline(int(self.limits.timeout_s / TICK_S) + 2)
+        self._stderr.clear()
+        try:
+            result = f(self.store, *args)
+        except (self._wasmtime.WasmtimeError, self._wasmtime.Trap) as e:
+            self.dead = True
+            raise self._trap_error(str(e), error) from None
+        return unwrap(result, error)
+
+    def _trap_error(self, message: str, error: ErrorFactory) -> AccelError:
+        stderr = self._stderr.decode("utf-8", "replace")
+        if "interrupt" in message:
+            return LimitError(f"the call ran past its time limit of {self.limits.timeout_s:g} s", "limit-exceeded")
+        if "memory allocation" in stderr or "out of memory" in message:
+            mib = self.limits.memory_bytes >> 20
+            return LimitError(f"the component ran out of memory (limit {mib} MiB)", "limit-exceeded")
+        detail = stderr.strip().splitlines()[-1] if stderr.strip() else message.splitlines()[0]
+        return error("trap", f"the component trapped: {detail}")
+
+    def close(self) -> None:
+        self.dead = True
+        self._finalizer()
+
+
+def unwrap(result: Any, error: ErrorFactory) -> Any:
+    """The ok value of a WIT ``result<T, error>`` as wasmtime-py lifts it."""
+    from wasmtime.component import Record, Variant
+
+    if isinstance(result, Variant):
+        if result.tag == "err":
+            raise to_exception(result.payload, error)
+        return result.payload
+    if isinstance(result, Record) and hasattr(result, "code") and hasattr(result, "message"):
+        raise to_exception(result, error)
+    return result
+
+
+def to_exception(err: Any, error: ErrorFactory) -> AccelError:
+    code, message = str(err.code), str(err.message)
+    if code == "limit-exceeded":
+        return LimitError(message, code)
+    if code == "invalid-argument":
+        return AccelArgumentError(message, code)
+    return error(code, message)
+
+
+def record(**fields: Any) -> Any:
+    """A WIT record value: keyword names with ``_`` become kebab-case fields."""
+    from wasmtime.component import Record
+
+    r = Record()
+    for name, value in fields.items():
+        setattr(r, name.replace("_", "-"), value)
+    return r
+
+
+@contextlib.contextmanager
+def file_instance(limits: Limits, paths: Sequence[str]) -> Iterator[tuple[Instance, list[str]]]:
+    """A one-off instance that can read `paths` (through read-only preopens of
+    their directories); yields it with the guest paths of `paths`."""
+    dirs: list[str] = []
+    guest: list[str] = []
+    for p in paths:
+        d, base = os.path.split(os.path.abspath(p))
+        if d not in dirs:
+            dirs.append(d)
+        guest.append(f"/in{dirs.index(d)}/{base}")
+    inst = get_runtime().new_instance(limits, dirs)
+    try:
+        yield inst, guest
+    finally:
+        inst.close()

@@ -1,0 +1,32 @@
+"""The exception hierarchy: every failure the library reports is an AccelError."""
+
+from __future__ import annotations
+
+
+class AccelError(Exception):
+    """Base class of every error oms-accel raises.
+
+    ``code`` is the machine-readable reason (the WIT ``error-code`` name, such as
+    ``"corrupt"`` or ``"limit-exceeded"``), or ``None`` where there is none.
+    """
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class DeltaError(AccelError):
+    """A delta is corrupt, truncated, made against another source, fails its
+    checksum, or uses a feature this library does not support."""
+
+
+class LimitError(AccelError):
+    """A limit was reached: output size, memory or run time."""
+
+
+class BackendUnavailableError(AccelError):
+    """The requested backend does not load here, or lacks the operation."""
+
+
+class AccelArgumentError(AccelError, ValueError):
+    """An argument is out of range or of the wrong kind."""
