@@ -13,6 +13,16 @@ from typing import BinaryIO
 from .errors import AccelArgumentError
 
 PathLike = str | os.PathLike[str]
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: Outputs get the mode a plain open() would give them, not mkstemp's 0600.
+_OUTPUT_MODE = 0o666 & ~_umask()
 Buffer = bytes | bytearray | memoryview
 
 
@@ -50,6 +60,7 @@ def atomic_output(path: PathLike) -> Iterator[BinaryIO]:
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
+        os.chmod(tmp, _OUTPUT_MODE)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -1,0 +1,91 @@
+# oms-accel: `make run` and `make test` do every set-up step themselves on a
+# fresh Debian/Ubuntu machine (system packages, the wasm target, a .venv, the
+# build), then run the tour or every test.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV      ?= .venv
+PY        := $(VENV)/bin/python
+PIP       := $(VENV)/bin/pip
+WASM_OUT  := target/wasm32-wasip2/release/oms_accel_guest.wasm
+WASM_PKG  := python-host/oms_accel/oms_accel.wasm
+APT_PKGS  := xdelta3 python3-venv
+# PyO3 builds against the venv's interpreter, whatever python3 is on PATH.
+export PYO3_PYTHON := $(abspath $(PY))
+
+.PHONY: help setup system-deps rust-target venv build run test lint fmt bench cargo-test pytest clean
+
+help:
+	@echo "make run    set up, then a short tour: a generated document history encoded and decoded"
+	@echo "make test   set up, then lint, cargo test and pytest on every backend"
+	@echo "make bench  the delta benchmark (each backend beside xdelta3) and cargo bench"
+	@echo "make lint   cargo fmt --check, clippy -D warnings, ruff, mypy"
+
+setup: system-deps rust-target venv build
+
+# Debian packages, installed only when missing (as root, else with sudo).
+system-deps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; \
+	  else echo "need root or sudo to install:$$missing" >&2; exit 1; fi; \
+	  echo "installing:$$missing"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+rust-target:
+	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+
+$(VENV)/.created:
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	touch $@
+
+venv: $(VENV)/.created
+
+# The component: built from guest/ (its .cargo/config.toml turns on simd128)
+# and copied into the package as data.
+$(WASM_PKG): $(shell find guest/src wit -type f) guest/Cargo.toml Cargo.lock
+	cd guest && cargo build --release --target wasm32-wasip2
+	cp $(WASM_OUT) $@
+
+# The package, editable, with the native module built by maturin.
+$(VENV)/.installed: $(VENV)/.created python-host/pyproject.toml python-host/requirements.lock $(shell find host-native/src -type f) host-native/Cargo.toml Cargo.lock
+	$(PIP) install -q -c python-host/requirements.lock -e "python-host[dev]"
+	touch $@
+
+build: $(WASM_PKG) $(VENV)/.installed
+
+run: setup
+	$(VENV)/bin/oms-accel tour
+
+test: setup lint cargo-test pytest
+
+cargo-test:
+	cargo test -p oms-accel-guest --release
+
+pytest:
+	$(PY) -m pytest tests
+
+lint: setup
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cd guest && cargo clippy --release --target wasm32-wasip2 -- -D warnings
+	$(VENV)/bin/ruff check python-host tests benches
+	$(VENV)/bin/ruff format --check python-host tests benches
+	cd python-host && ../$(VENV)/bin/mypy
+
+fmt: venv
+	cargo fmt --all
+	$(VENV)/bin/ruff format python-host tests benches
+	$(VENV)/bin/ruff check --fix python-host tests benches
+
+bench: setup
+	$(PY) benches/rust_vs_python.py
+	cd guest && cargo bench --bench vcdiff
+
+clean:
+	cargo clean
+	rm -rf $(VENV) $(WASM_PKG) python-host/oms_accel/_native*.so

@@ -1,0 +1,174 @@
+"""The ``oms-accel`` command.
+
+Exit codes: 0 success; 1 the operation failed (corrupt delta, limit reached);
+2 usage error or unreadable input; 130 interrupted. Nothing is written to the
+output path unless the operation succeeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from . import __version__
+from .backends import backend_report
+from .delta import DeltaEncoder
+from .errors import AccelError
+from .limits import Limits
+
+#: Inputs at least this large get a progress bar on a terminal by default.
+PROGRESS_THRESHOLD = 32 << 20
+
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.func(args)
+        return result
+    except KeyboardInterrupt:
+        print("oms-accel: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as e:
+        print(f"oms-accel: {e.filename or ''}: {e.strerror or e}".replace(": : ", ": "), file=sys.stderr)
+        return EXIT_USAGE
+    except AccelError as e:
+        print(f"oms-accel: error: {e}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="oms-accel", description="Fast, sandboxed delta encoding (VCDIFF) for document versions.")
+    p.add_argument("--version", action="version", version=f"oms-accel {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    info = sub.add_parser("info", help="backends, versions and cache location")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(func=_info)
+
+    tour = sub.add_parser("tour", help="a short demonstration on a generated document history")
+    tour.add_argument("--size", type=int, default=4 << 20, metavar="BYTES", help="document size (default 4 MiB)")
+    tour.add_argument("--versions", type=int, default=5, metavar="N", help="versions in the history (default 5)")
+    tour.set_defaults(func=lambda a: __import__("oms_accel.tour", fromlist=["run"]).run(a.size, a.versions))
+
+    delta = sub.add_parser("delta", help="VCDIFF delta encoding and decoding")
+    dsub = delta.add_subparsers(dest="delta_command", required=True, metavar="ACTION")
+    enc = dsub.add_parser("encode", help="write the delta from OLD to NEW")
+    enc.add_argument("old", metavar="OLD")
+    enc.add_argument("new", metavar="NEW")
+    enc.set_defaults(func=_delta_encode)
+    dec = dsub.add_parser("decode", help="rebuild NEW from OLD and DELTA")
+    dec.add_argument("old", metavar="OLD")
+    dec.add_argument("delta", metavar="DELTA")
+    dec.add_argument("--max-output", type=int, default=Limits().max_output_bytes, metavar="BYTES", help="refuse to produce more (default 2 GiB)")
+    dec.set_defaults(func=_delta_decode)
+    for sp in (enc, dec):
+        sp.add_argument("-o", "--output", required=True, metavar="PATH", help="where to write; '-' for standard output")
+        sp.add_argument("--backend", choices=["auto", "wasm", "python"], default=None, help="default: $OMS_ACCEL_BACKEND, else the best that loads")
+        sp.add_argument("--timeout", type=float, default=Limits().timeout_s, metavar="SECONDS", help="time limit per window of work")
+        bar = sp.add_mutually_exclusive_group()
+        bar.add_argument("--progress", action="store_true", default=None, help="always show a progress bar")
+        bar.add_argument("-q", "--quiet", dest="progress", action="store_false", help="never show a progress bar")
+    return p
+
+
+def _info(args: argparse.Namespace) -> int:
+    from . import _wasm_runtime as rt
+
+    report = backend_report()
+    info: dict[str, Any] = {
+        "version": __version__,
+        "backends": {name: ("available" if why is None else f"unavailable: {why}") for name, why in report.items()},
+        "wasmtime": rt.wasmtime_version(),
+        "component": str(rt.component_path()),
+        "cache_dir": str(rt.cache_dir()),
+        "scratch_dir": rt.scratch_base(),
+    }
+    if report["wasm"] is None:
+        runtime = rt.get_runtime()
+        info["component_sha256"] = runtime.wasm_sha256
+        info["compiled_cache_file"] = str(runtime.cache_path) if runtime.cache_path else None
+    if report["native"] is None:
+        from . import _native
+
+        version, profile, target = _native.build_info()
+        info["native"] = f"{version} ({profile}, {target})"
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        width = max(map(len, info))
+        for key, value in info.items():
+            if isinstance(value, dict):
+                print(f"{key}:")
+                for k, v in value.items():
+                    print(f"  {k:<8} {v}")
+            else:
+                print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def _encoder(args: argparse.Namespace, max_output: int | None = None) -> DeltaEncoder:
+    limits = Limits(timeout_s=args.timeout, **({"max_output_bytes": max_output} if max_output is not None else {}))
+    return DeltaEncoder(args.backend, limits=limits)
+
+
+def _delta_encode(args: argparse.Namespace) -> int:
+    enc = _encoder(args)
+    with _progress_bar(args, os.path.getsize(args.new), "encode") as progress, _output(args.output) as out:
+        enc.encode_file(args.old, args.new, out, progress=progress)
+    return 0
+
+
+def _delta_decode(args: argparse.Namespace) -> int:
+    enc = _encoder(args, args.max_output)
+    with _progress_bar(args, os.path.getsize(args.delta), "decode") as progress, _output(args.output) as out:
+        enc.decode_file(args.old, args.delta, out, progress=progress)
+    return 0
+
+
+@contextlib.contextmanager
+def _output(path: str) -> Iterator[str]:
+    """The path to hand to the encoder: `path`, or for '-' a temporary file
+    that is copied to standard output once complete."""
+    if path != "-":
+        yield path
+        return
+    if sys.stdout.isatty():
+        raise AccelError("refusing to write binary output to a terminal (use -o FILE, or redirect)")
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="oms-accel-") as d:
+        tmp = os.path.join(d, "out")
+        yield tmp
+        with open(tmp, "rb") as f:
+            while chunk := f.read(1 << 20):
+                sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
+
+
+@contextlib.contextmanager
+def _progress_bar(args: argparse.Namespace, size: int, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    show = args.progress if args.progress is not None else (sys.stderr.isatty() and size >= PROGRESS_THRESHOLD)
+    if not show:
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=label, file=sys.stderr, leave=False) as bar:
+
+        def update(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        yield update
+
+
+if __name__ == "__main__":
+    sys.exit(main())
