@@ -45,8 +45,13 @@ impl Error {
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidArgument, message)
     }
-    /// An I/O error, with what we were doing when it happened.
+    /// An I/O error, with what we were doing when it happened. Running out
+    /// of memory while buffering (std reports it as an I/O error kind) is a
+    /// limit, not an I/O failure.
     pub fn io(context: &str, err: std::io::Error) -> Self {
+        if err.kind() == std::io::ErrorKind::OutOfMemory {
+            return Self::limit(format!("out of memory while {context}"));
+        }
         Self::new(ErrorCode::Io, format!("{context}: {err}"))
     }
 }

@@ -9,6 +9,8 @@
 - WASI gets a private scratch directory and nothing else: no environment,
   arguments, network, or other files. Bulk bytes cross through that directory
   (DESIGN.md: files in tmpfs move ~600 MB/s, ``list<u8>`` ~1 MB/s).
+- wasmtime installs no signal handlers (traps are explicit checks), so a
+  trap never meets faulthandler or another library's handler.
 - Memory is capped with Store limits; run time with epoch interruption, driven
   by one daemon thread that ticks every TICK_S seconds.
 """
@@ -37,7 +39,7 @@ ENV_CACHE = "OMS_ACCEL_CACHE_DIR"
 ENV_SCRATCH = "OMS_ACCEL_SCRATCH_DIR"
 TICK_S = 0.02
 #: Engine settings that change compiled code; part of the cache key.
-ENGINE_SETTINGS = "epoch_interruption=1;opt=speed"
+ENGINE_SETTINGS = "epoch_interruption=1;opt=speed;signals_based_traps=0"
 _CACHE_MAGIC = b"OMSACCEL-CWASM-1"
 
 ErrorFactory = Callable[[str, str], AccelError]
@@ -126,6 +128,10 @@ class Runtime:
         config = wasmtime.Config()
         config.epoch_interruption = True
         config.cranelift_opt_level = "speed"
+        # No signal handlers: a trap is an explicit check, not a SIGILL/SIGSEGV
+        # that whoever installed a handler last (faulthandler, a JVM, a crash
+        # reporter) would turn into the death of the whole Python process.
+        config.signals_based_traps = False
         self.engine = wasmtime.Engine(config)
         wasm = wasm_path.read_bytes()
         self.wasm_sha256 = hashlib.sha256(wasm).hexdigest()
@@ -185,12 +191,16 @@ class Runtime:
             return Instance(self, limits, read_only_dirs)
 
     def thread_instance(self, limits: Limits) -> Instance:
-        """This thread's reusable instance (a new one after a trap)."""
-        inst: Instance | None = getattr(self._local, "instance", None)
+        """This thread's reusable instance for `limits.memory_bytes` (a new one
+        after a trap). Instances are kept per memory limit because linear memory
+        never shrinks: an instance that has grown cannot honour a lower limit."""
+        instances: dict[int, Instance] | None = getattr(self._local, "instances", None)
+        if instances is None:
+            instances = self._local.instances = {}
+        inst = instances.get(limits.memory_bytes)
         if inst is None or inst.dead:
-            inst = self.new_instance(limits)
-            self._local.instance = inst
-        inst.apply_limits(limits)
+            inst = instances[limits.memory_bytes] = self.new_instance(limits)
+        inst.limits = limits
         return inst
 
 
@@ -226,11 +236,6 @@ class Instance:
         # Keep the tail: a panic message or an allocation failure explains a trap.
         self._stderr += data
         del self._stderr[:-4096]
-
-    def apply_limits(self, limits: Limits) -> None:
-        if limits.memory_bytes != self.limits.memory_bytes:
-            self.store.set_limits(memory_size=limits.memory_bytes)
-        self.limits = limits
 
     def scratch_path(self, name: str) -> str:
         return os.path.join(self.scratch, name)
