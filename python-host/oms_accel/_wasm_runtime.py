@@ -263,8 +263,9 @@ class Instance:
         try:
             result = f(self.store, *args)
         except (self._wasmtime.WasmtimeError, self._wasmtime.Trap) as e:
-            self.dead = True
-            raise self._trap_error(str(e), error) from None
+            exc = self._trap_error(str(e), error)
+            self.close()  # a trapped instance is unusable: free its memory and scratch now
+            raise exc from None
         return unwrap(result, error)
 
     def _trap_error(self, message: str, error: ErrorFactory) -> AccelError:
