@@ -66,9 +66,23 @@ def main() -> int:
             with open(n, "wb") as f:
                 f.write(new)
             for label, level in (("xdelta3 -9", "-9"), ("xdelta3", None)):
-                cmd = [xdelta3, "-e", "-f", "-S", "none", *([level] if level else []), "-s", o, n, d]
+                cmd = [
+                    xdelta3,
+                    "-e",
+                    "-f",
+                    "-S",
+                    "none",
+                    *([level] if level else []),
+                    "-s",
+                    o,
+                    n,
+                    d,
+                ]
                 t_enc, _ = best(lambda cmd=cmd: subprocess.run(cmd, check=True), args.repeat)
-                t_dec, _ = best(lambda: subprocess.run([xdelta3, "-d", "-f", "-s", o, d, r], check=True), args.repeat)
+                t_dec, _ = best(
+                    lambda: subprocess.run([xdelta3, "-d", "-f", "-s", o, d, r], check=True),
+                    args.repeat,
+                )
                 with open(r, "rb") as f:
                     assert f.read() == new
                 rows[label] = (mb / t_enc, mb / t_dec, os.path.getsize(d))
@@ -78,13 +92,15 @@ def main() -> int:
     ref = rows.get("xdelta3 -9")
     py = rows.get("python")
     print(f"VCDIFF deltas: {len(old) / 2**20:.1f} MiB document, 1% of bytes edited in runs, 4 inserts, 4 deletes")
-    print(f"{'backend':<12} {'encode MB/s':>11} {'decode MB/s':>11} {'delta bytes':>12} {'size/xd3-9':>10} {'enc/python':>10} {'enc/xd3-9':>9} {'dec/xd3-9':>9}")
+    header = ("backend", "encode MB/s", "decode MB/s", "delta bytes", "size/xd3-9", "enc/python", "enc/xd3-9", "dec/xd3-9")
+    print(f"{header[0]:<12} " + " ".join(f"{h:>11}" for h in header[1:]))
     for name, (e, d, size) in rows.items():
         size_ratio = f"{size / ref[2]:.3f}" if ref else "-"
         vs_py = f"{e / py[0]:.1f}x" if py else "-"
         vs_xe = f"{e / ref[0]:.2f}x" if ref else "-"
         vs_xd = f"{d / ref[1]:.2f}x" if ref else "-"
-        print(f"{name:<12} {e:>11.1f} {d:>11.1f} {size:>12} {size_ratio:>10} {vs_py:>10} {vs_xe:>9} {vs_xd:>9}")
+        cells = (f"{e:.1f}", f"{d:.1f}", str(size), size_ratio, vs_py, vs_xe, vs_xd)
+        print(f"{name:<12} " + " ".join(f"{c:>11}" for c in cells))
 
     if not args.check:
         return 0

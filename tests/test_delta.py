@@ -74,7 +74,13 @@ def test_any_bytes_like_input(encoder: DeltaEncoder, tmp_path: os.PathLike[str])
 
 
 versions = st.binary(max_size=2000)
-edits = st.lists(st.tuples(st.integers(0, 1999), st.sampled_from(["set", "insert", "delete", "append"]), st.binary(min_size=1, max_size=50)))
+edits = st.lists(
+    st.tuples(
+        st.integers(0, 1999),
+        st.sampled_from(["set", "insert", "delete", "append"]),
+        st.binary(min_size=1, max_size=50),
+    )
+)
 
 
 def apply_edits(old: bytes, ops: list[tuple[int, str, bytes]]) -> bytes:
@@ -92,7 +98,11 @@ def apply_edits(old: bytes, ops: list[tuple[int, str, bytes]]) -> bytes:
     return bytes(new)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(old=versions, ops=edits)
 def test_hypothesis_round_trip_across_backends(encoder: DeltaEncoder, old: bytes, ops: list[tuple[int, str, bytes]]) -> None:
     new = apply_edits(old, ops)

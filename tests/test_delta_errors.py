@@ -54,7 +54,9 @@ def test_wrong_source(encoder: DeltaEncoder, delta: bytes) -> None:
     assert e.value.code == "checksum-mismatch"
 
 
-def test_hostile_window_size_is_refused_before_allocating(encoder: DeltaEncoder) -> None:
+def test_hostile_window_size_is_refused_before_allocating(
+    encoder: DeltaEncoder,
+) -> None:
     # One window announcing a 2^40-byte target.
     hostile = b"\xd6\xc3\xc4\x00\x00" + b"\x00\x0a\xa0\x80\x80\x80\x80\x00" + b"\x00\x00\x00\x00"
     with pytest.raises(DeltaError, match="exceeds"):
@@ -77,7 +79,11 @@ def test_non_bytes_input(encoder: DeltaEncoder) -> None:
         encoder.decode(b"", 12345)  # type: ignore[arg-type]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1, max_size=8))
 def test_bit_flips_never_give_wrong_output_silently(encoder: DeltaEncoder, delta: bytes, flips: list[tuple[int, int]]) -> None:
     bad = bytearray(delta)

@@ -26,7 +26,12 @@ def test_file_round_trip_with_progress(backend: str, versions: tuple[Path, Path,
     old, new, expected = versions
     enc = DeltaEncoder(backend, window_size=1 << 20)
     seen: list[tuple[int, int]] = []
-    size = enc.encode_file(old, new, tmp_path / "d.vcdiff", progress=lambda done, total: seen.append((done, total)))
+    size = enc.encode_file(
+        old,
+        new,
+        tmp_path / "d.vcdiff",
+        progress=lambda done, total: seen.append((done, total)),
+    )
     assert size == (tmp_path / "d.vcdiff").stat().st_size
     assert seen[-1] == (len(expected), len(expected))
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)

@@ -21,12 +21,20 @@ def write(path: Path, data: bytes) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("old", "new"), [(OLD, NEW), (b"", NEW), (OLD, b""), (BIG_OLD, BIG_NEW)], ids=["doc", "no-source", "empty", "20MiB"])
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [(OLD, NEW), (b"", NEW), (OLD, b""), (BIG_OLD, BIG_NEW)],
+    ids=["doc", "no-source", "empty", "20MiB"],
+)
 def test_xdelta3_decodes_ours(encoder: DeltaEncoder, xdelta3: str, tmp_path: Path, old: bytes, new: bytes) -> None:
     o = write(tmp_path / "old", old)
     d = write(tmp_path / "delta", encoder.encode(old, new))
     out = tmp_path / "out"
-    subprocess.run([xdelta3, "-d", "-f", "-s", str(o), str(d), str(out)], check=True, capture_output=True)
+    subprocess.run(
+        [xdelta3, "-d", "-f", "-s", str(o), str(d), str(out)],
+        check=True,
+        capture_output=True,
+    )
     assert out.read_bytes() == new
 
 
@@ -48,7 +56,11 @@ def test_we_decode_xdelta3(encoder: DeltaEncoder, xdelta3: str, tmp_path: Path, 
     o = write(tmp_path / "old", old)
     n = write(tmp_path / "new", new)
     d = tmp_path / "delta"
-    subprocess.run([xdelta3, "-e", "-f", *flags, "-s", str(o), str(n), str(d)], check=True, capture_output=True)
+    subprocess.run(
+        [xdelta3, "-e", "-f", *flags, "-s", str(o), str(n), str(d)],
+        check=True,
+        capture_output=True,
+    )
     assert encoder.decode(old, d.read_bytes()) == new
 
 
@@ -56,7 +68,11 @@ def test_secondary_compression_is_a_clear_error(encoder: DeltaEncoder, xdelta3: 
     o = write(tmp_path / "old", OLD)
     n = write(tmp_path / "new", document(100_000, seed=99))
     d = tmp_path / "delta"
-    subprocess.run([xdelta3, "-e", "-f", "-S", "djw", "-s", str(o), str(n), str(d)], check=True, capture_output=True)
+    subprocess.run(
+        [xdelta3, "-e", "-f", "-S", "djw", "-s", str(o), str(n), str(d)],
+        check=True,
+        capture_output=True,
+    )
     with pytest.raises(DeltaError, match="secondary compression") as e:
         encoder.decode(OLD, d.read_bytes())
     assert e.value.code == "unsupported"

@@ -20,7 +20,16 @@ impl Rng {
 }
 
 fn document(size: usize, rng: &mut Rng) -> Vec<u8> {
-    let words = ["class", "property", "label", "domain", "range", "subClassOf", "comment", "Person"];
+    let words = [
+        "class",
+        "property",
+        "label",
+        "domain",
+        "range",
+        "subClassOf",
+        "comment",
+        "Person",
+    ];
     let mut out = b"{\"entities\": [".to_vec();
     let mut i = 0u64;
     while out.len() < size {
@@ -62,8 +71,12 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("vcdiff-8MiB");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(new.len() as u64));
-    g.bench_function("encode", |b| b.iter(|| encode(&old, &new, EncodeOptions::default()).unwrap()));
-    g.bench_function("decode", |b| b.iter(|| decode(&old, &delta, u64::MAX).unwrap()));
+    g.bench_function("encode", |b| {
+        b.iter(|| encode(&old, &new, EncodeOptions::default()).unwrap())
+    });
+    g.bench_function("decode", |b| {
+        b.iter(|| decode(&old, &delta, u64::MAX).unwrap())
+    });
     g.finish();
 }
 

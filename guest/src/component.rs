@@ -27,7 +27,10 @@ impl From<Error> for types::Error {
             ErrorCode::InvalidArgument => types::ErrorCode::InvalidArgument,
             ErrorCode::Io => types::ErrorCode::Io,
         };
-        types::Error { code, message: e.message }
+        types::Error {
+            code,
+            message: e.message,
+        }
     }
 }
 
@@ -43,27 +46,53 @@ impl From<delta::EncodeOptions> for EncodeOptions {
 
 impl From<Progress> for delta::Progress {
     fn from(p: Progress) -> Self {
-        delta::Progress { done: p.done, total: p.total, finished: p.finished }
+        delta::Progress {
+            done: p.done,
+            total: p.total,
+            finished: p.finished,
+        }
     }
 }
 
 type FileEncoder = Encoder<FileSource, File, BufWriter<File>>;
 type FileDecoder = Decoder<FileSource, BufReader<File>, BufWriter<File>>;
 
-fn open_encoder(old: &str, new: &str, out: &str, options: EncodeOptions) -> Result<FileEncoder, Error> {
+fn open_encoder(
+    old: &str,
+    new: &str,
+    out: &str,
+    options: EncodeOptions,
+) -> Result<FileEncoder, Error> {
     let source = FileSource::open(old)?;
     let target = File::open(new).map_err(|e| Error::io(&format!("opening {new}"), e))?;
-    let total = target.metadata().map_err(|e| Error::io(&format!("reading the size of {new}"), e))?.len();
+    let total = target
+        .metadata()
+        .map_err(|e| Error::io(&format!("reading the size of {new}"), e))?
+        .len();
     let output = File::create(out).map_err(|e| Error::io(&format!("creating {out}"), e))?;
-    let mut enc = Encoder::new(source, target, BufWriter::with_capacity(1 << 20, output), options)?;
+    let mut enc = Encoder::new(
+        source,
+        target,
+        BufWriter::with_capacity(1 << 20, output),
+        options,
+    )?;
     enc.set_total(total);
     Ok(enc)
 }
 
-fn open_decoder(old: &str, delta_path: &str, out: &str, max_output: u64) -> Result<FileDecoder, Error> {
+fn open_decoder(
+    old: &str,
+    delta_path: &str,
+    out: &str,
+    max_output: u64,
+) -> Result<FileDecoder, Error> {
     let source = FileSource::open(old)?;
-    let input = File::open(delta_path).map_err(|e| Error::io(&format!("opening {delta_path}"), e))?;
-    let total = input.metadata().map_err(|e| Error::io(&format!("reading the size of {delta_path}"), e))?.len();
+    let input =
+        File::open(delta_path).map_err(|e| Error::io(&format!("opening {delta_path}"), e))?;
+    let total = input
+        .metadata()
+        .map_err(|e| Error::io(&format!("reading the size of {delta_path}"), e))?
+        .len();
     let output = File::create(out).map_err(|e| Error::io(&format!("creating {out}"), e))?;
     let mut dec = Decoder::new(
         source,
@@ -87,10 +116,16 @@ impl<T> Stepper<T> {
         if state.is_err() {
             let _ = std::fs::remove_file(&out_path);
         }
-        Stepper { state: RefCell::new(state), out_path }
+        Stepper {
+            state: RefCell::new(state),
+            out_path,
+        }
     }
 
-    fn step(&self, f: impl FnOnce(&mut T) -> Result<Progress, Error>) -> Result<delta::Progress, types::Error> {
+    fn step(
+        &self,
+        f: impl FnOnce(&mut T) -> Result<Progress, Error>,
+    ) -> Result<delta::Progress, types::Error> {
         let mut state = self.state.borrow_mut();
         let result = match &mut *state {
             Ok(op) => f(op),
@@ -108,7 +143,12 @@ struct EncoderResource(Stepper<FileEncoder>);
 struct DecoderResource(Stepper<FileDecoder>);
 
 impl delta::GuestFileEncoder for EncoderResource {
-    fn new(old_path: String, new_path: String, out_path: String, options: delta::EncodeOptions) -> Self {
+    fn new(
+        old_path: String,
+        new_path: String,
+        out_path: String,
+        options: delta::EncodeOptions,
+    ) -> Self {
         let state = open_encoder(&old_path, &new_path, &out_path, options.into());
         EncoderResource(Stepper::new(state, out_path))
     }
@@ -128,7 +168,10 @@ impl delta::GuestFileDecoder for DecoderResource {
 }
 
 /// Runs a stepper to the end; returns the last progress.
-fn run_to_end<T>(stepper: Stepper<T>, mut f: impl FnMut(&mut T) -> Result<Progress, Error>) -> Result<delta::Progress, types::Error> {
+fn run_to_end<T>(
+    stepper: Stepper<T>,
+    mut f: impl FnMut(&mut T) -> Result<Progress, Error>,
+) -> Result<delta::Progress, types::Error> {
     loop {
         let p = stepper.step(&mut f)?;
         if p.finished {
@@ -141,7 +184,11 @@ impl delta::Guest for Component {
     type FileEncoder = EncoderResource;
     type FileDecoder = DecoderResource;
 
-    fn encode(old: Vec<u8>, new: Vec<u8>, options: delta::EncodeOptions) -> Result<Vec<u8>, types::Error> {
+    fn encode(
+        old: Vec<u8>,
+        new: Vec<u8>,
+        options: delta::EncodeOptions,
+    ) -> Result<Vec<u8>, types::Error> {
         Ok(vcdiff::encode(&old, &new, options.into())?)
     }
 
@@ -149,7 +196,12 @@ impl delta::Guest for Component {
         Ok(vcdiff::decode(&old, &delta, max_output)?)
     }
 
-    fn encode_file(old_path: String, new_path: String, out_path: String, options: delta::EncodeOptions) -> Result<u64, types::Error> {
+    fn encode_file(
+        old_path: String,
+        new_path: String,
+        out_path: String,
+        options: delta::EncodeOptions,
+    ) -> Result<u64, types::Error> {
         let state = open_encoder(&old_path, &new_path, &out_path, options.into());
         run_to_end(Stepper::new(state, out_path.clone()), |e| e.step())?;
         std::fs::metadata(&out_path)
@@ -157,7 +209,12 @@ impl delta::Guest for Component {
             .map_err(|e| Error::io("reading the delta size", e).into())
     }
 
-    fn decode_file(old_path: String, delta_path: String, out_path: String, max_output: u64) -> Result<u64, types::Error> {
+    fn decode_file(
+        old_path: String,
+        delta_path: String,
+        out_path: String,
+        max_output: u64,
+    ) -> Result<u64, types::Error> {
         let state = open_decoder(&old_path, &delta_path, &out_path, max_output);
         let mut written = 0;
         run_to_end(Stepper::new(state, out_path), |d| {

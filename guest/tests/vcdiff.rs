@@ -48,7 +48,11 @@ fn small_edits_give_small_deltas() {
         new[i] ^= 0xFF;
     }
     let delta = encode(&old, &new, opts()).unwrap();
-    assert!(delta.len() < 1000, "delta of {} bytes for 105 edits", delta.len());
+    assert!(
+        delta.len() < 1000,
+        "delta of {} bytes for 105 edits",
+        delta.len()
+    );
     assert_eq!(decode(&old, &delta, u64::MAX).unwrap(), new);
 }
 
@@ -71,7 +75,10 @@ fn many_windows_and_a_moving_source_window() {
 fn streaming_steps_report_progress() {
     let old = pseudo_random(50_000, 5);
     let new = pseudo_random(50_000, 6);
-    let o = EncodeOptions { window_size: 8192, ..opts() };
+    let o = EncodeOptions {
+        window_size: 8192,
+        ..opts()
+    };
     let mut enc = Encoder::new(SliceSource(&old), &new[..], Vec::new(), o).unwrap();
     enc.set_total(new.len() as u64);
     let mut steps = 0;
@@ -98,7 +105,10 @@ fn streaming_steps_report_progress() {
 fn output_cap_is_enforced() {
     let new = vec![7u8; 100_000];
     let delta = encode(b"", &new, opts()).unwrap();
-    assert_eq!(decode(b"", &delta, 99_999).unwrap_err().code, ErrorCode::LimitExceeded);
+    assert_eq!(
+        decode(b"", &delta, 99_999).unwrap_err().code,
+        ErrorCode::LimitExceeded
+    );
     assert_eq!(decode(b"", &delta, 100_000).unwrap(), new);
 }
 
@@ -108,10 +118,16 @@ fn wrong_source_and_checksum_are_detected() {
     let mut new = old.clone();
     new[500] ^= 1;
     let delta = encode(&old, &new, opts()).unwrap();
-    assert_eq!(decode(&old[..100], &delta, u64::MAX).unwrap_err().code, ErrorCode::WrongSource);
+    assert_eq!(
+        decode(&old[..100], &delta, u64::MAX).unwrap_err().code,
+        ErrorCode::WrongSource
+    );
     let mut other = old.clone();
     other[9000] ^= 1;
-    assert_eq!(decode(&other, &delta, u64::MAX).unwrap_err().code, ErrorCode::ChecksumMismatch);
+    assert_eq!(
+        decode(&other, &delta, u64::MAX).unwrap_err().code,
+        ErrorCode::ChecksumMismatch
+    );
 }
 
 #[test]
@@ -122,11 +138,21 @@ fn bad_headers_are_typed_errors() {
         (&b"\x28\xB5\x2F\xFD\x00"[..], ErrorCode::Corrupt),
         (&b"\xD6\xC3\xC4\x00\x02"[..], ErrorCode::Unsupported),
         (&b"\xD6\xC3\xC4\x00\x00\x02"[..], ErrorCode::Unsupported),
-        (&b"\xD6\xC3\xC4\x00\x00\x00\xFF\xFF\xFF\xFF\x0F"[..], ErrorCode::Truncated),
+        (
+            &b"\xD6\xC3\xC4\x00\x00\x00\xFF\xFF\xFF\xFF\x0F"[..],
+            ErrorCode::Truncated,
+        ),
         // A window claiming a 2^40-byte target: refused before allocating.
-        (&b"\xD6\xC3\xC4\x00\x00\x00\x0A\xA0\x80\x80\x80\x80\x00\x00\x00\x00\x00"[..], ErrorCode::Corrupt),
+        (
+            &b"\xD6\xC3\xC4\x00\x00\x00\x0A\xA0\x80\x80\x80\x80\x00\x00\x00\x00\x00"[..],
+            ErrorCode::Corrupt,
+        ),
     ] {
-        assert_eq!(decode(b"", bytes, u64::MAX).unwrap_err().code, code, "{bytes:?}");
+        assert_eq!(
+            decode(b"", bytes, u64::MAX).unwrap_err().code,
+            code,
+            "{bytes:?}"
+        );
     }
 }
 

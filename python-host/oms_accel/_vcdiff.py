@@ -67,7 +67,7 @@ def _varint(out: bytearray, value: int) -> None:
 class _Reader:
     """Reads a byte string field by field, with errors that name the field."""
 
-    __slots__ = ("buf", "pos", "end")
+    __slots__ = ("buf", "end", "pos")
 
     def __init__(self, buf: bytes | memoryview, pos: int = 0, end: int | None = None) -> None:
         self.buf, self.pos = buf, pos
@@ -105,7 +105,7 @@ class _Reader:
 
 
 class _AddrCache:
-    __slots__ = ("near", "slot", "same")
+    __slots__ = ("near", "same", "slot")
 
     def __init__(self) -> None:
         self.near = [0] * NEAR

@@ -64,7 +64,7 @@ def resolve(requested: str | None, supported: tuple[BackendName, ...], capabilit
     if choice not in supported:
         offered = ", ".join(supported)
         raise BackendUnavailableError(f"backend {choice!r} does not offer {capability} (backends that do: {offered})")
-    reason = _probe(choice)  # type: ignore[arg-type]
+    reason = _probe(choice)
     if reason is not None:
         raise BackendUnavailableError(f"backend {choice!r} is not available: {reason}")
-    return choice  # type: ignore[return-value]
+    return choice

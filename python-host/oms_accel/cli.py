@@ -67,11 +67,15 @@ def _parser() -> argparse.ArgumentParser:
     dec = dsub.add_parser("decode", help="rebuild NEW from OLD and DELTA")
     dec.add_argument("old", metavar="OLD")
     dec.add_argument("delta", metavar="DELTA")
-    dec.add_argument("--max-output", type=int, default=Limits().max_output_bytes, metavar="BYTES", help="refuse to produce more (default 2 GiB)")
+    dec.add_argument(
+        "--max-output", type=int, default=Limits().max_output_bytes, metavar="BYTES", help="refuse to produce more (default 2 GiB)"
+    )
     dec.set_defaults(func=_delta_decode)
     for sp in (enc, dec):
         sp.add_argument("-o", "--output", required=True, metavar="PATH", help="where to write; '-' for standard output")
-        sp.add_argument("--backend", choices=["auto", "wasm", "python"], default=None, help="default: $OMS_ACCEL_BACKEND, else the best that loads")
+        sp.add_argument(
+            "--backend", choices=["auto", "wasm", "python"], default=None, help="default: $OMS_ACCEL_BACKEND, else the best that loads"
+        )
         sp.add_argument("--timeout", type=float, default=Limits().timeout_s, metavar="SECONDS", help="time limit per window of work")
         bar = sp.add_mutually_exclusive_group()
         bar.add_argument("--progress", action="store_true", default=None, help="always show a progress bar")

@@ -98,7 +98,10 @@ class DeltaEncoder:
             _write(paths[0], old_b)
             _write(paths[1], delta_b)
             inst.call(
-                DELTA_INTERFACE, "decode-file", ["/scratch/old", "/scratch/delta", "/scratch/out", self.limits.max_output_bytes], _delta_error
+                DELTA_INTERFACE,
+                "decode-file",
+                ["/scratch/old", "/scratch/delta", "/scratch/out", self.limits.max_output_bytes],
+                _delta_error,
             )
             return _read(paths[2])
         finally:
@@ -140,7 +143,9 @@ class DeltaEncoder:
             return len(new)
         return self._wasm_file_op("file-decoder", [old_p, delta_p], [self.limits.max_output_bytes], out_path, progress)
 
-    def _wasm_file_op(self, resource: str, inputs: list[str], extra: list[Any], out_path: PathLike, progress: ProgressCallback | None) -> int:
+    def _wasm_file_op(
+        self, resource: str, inputs: list[str], extra: list[Any], out_path: PathLike, progress: ProgressCallback | None
+    ) -> int:
         """Runs a file resource one window per call: each call gets the full time
         limit, and progress is reported between windows. The inputs are read in
         place through read-only preopens; the output goes to the scratch

@@ -4,6 +4,7 @@ deltas, decoded back, checked, and reported with sizes and speeds."""
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 from typing import TextIO
@@ -28,7 +29,7 @@ def run(size: int = 4 << 20, versions: int = 5, out: TextIO = sys.stdout) -> int
         enc = DeltaEncoder(backend)
         raw = delta_total = 0
         t_enc = t_dec = 0.0
-        for old, new in zip(docs, docs[1:], strict=False):
+        for old, new in itertools.pairwise(docs):
             t0 = time.perf_counter()
             delta = enc.encode(old, new)
             t1 = time.perf_counter()

@@ -110,8 +110,18 @@ mod tests {
         let mut enc = AddrCache::default();
         let mut dec = AddrCache::default();
         let mut buf = Vec::new();
-        let cases = [(5u64, 10u64), (5, 20), (700, 1000), (705, 1200), (1, 2000), (1999, 2000)];
-        let modes: Vec<u8> = cases.iter().map(|&(a, h)| enc.encode(a, h, &mut buf)).collect();
+        let cases = [
+            (5u64, 10u64),
+            (5, 20),
+            (700, 1000),
+            (705, 1200),
+            (1, 2000),
+            (1999, 2000),
+        ];
+        let modes: Vec<u8> = cases
+            .iter()
+            .map(|&(a, h)| enc.encode(a, h, &mut buf))
+            .collect();
         let mut pos = 0;
         for (&(a, h), &m) in cases.iter().zip(&modes) {
             assert_eq!(dec.decode(h, m, &buf, &mut pos).unwrap(), a);

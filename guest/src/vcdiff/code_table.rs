@@ -116,14 +116,86 @@ mod tests {
     #[test]
     fn table_matches_rfc_rows() {
         let t = default_table();
-        assert_eq!(t[0][0], Half { inst: Inst::Run, size: 0 });
-        assert_eq!(t[18][0], Half { inst: Inst::Add, size: 17 });
-        assert_eq!(t[19][0], Half { inst: Inst::Copy(0), size: 0 });
-        assert_eq!(t[162][0], Half { inst: Inst::Copy(8), size: 18 });
-        assert_eq!(t[163], [Half { inst: Inst::Add, size: 1 }, Half { inst: Inst::Copy(0), size: 4 }]);
-        assert_eq!(t[234], [Half { inst: Inst::Add, size: 4 }, Half { inst: Inst::Copy(5), size: 6 }]);
-        assert_eq!(t[246], [Half { inst: Inst::Add, size: 4 }, Half { inst: Inst::Copy(8), size: 4 }]);
-        assert_eq!(t[255], [Half { inst: Inst::Copy(8), size: 4 }, Half { inst: Inst::Add, size: 1 }]);
+        assert_eq!(
+            t[0][0],
+            Half {
+                inst: Inst::Run,
+                size: 0
+            }
+        );
+        assert_eq!(
+            t[18][0],
+            Half {
+                inst: Inst::Add,
+                size: 17
+            }
+        );
+        assert_eq!(
+            t[19][0],
+            Half {
+                inst: Inst::Copy(0),
+                size: 0
+            }
+        );
+        assert_eq!(
+            t[162][0],
+            Half {
+                inst: Inst::Copy(8),
+                size: 18
+            }
+        );
+        assert_eq!(
+            t[163],
+            [
+                Half {
+                    inst: Inst::Add,
+                    size: 1
+                },
+                Half {
+                    inst: Inst::Copy(0),
+                    size: 4
+                }
+            ]
+        );
+        assert_eq!(
+            t[234],
+            [
+                Half {
+                    inst: Inst::Add,
+                    size: 4
+                },
+                Half {
+                    inst: Inst::Copy(5),
+                    size: 6
+                }
+            ]
+        );
+        assert_eq!(
+            t[246],
+            [
+                Half {
+                    inst: Inst::Add,
+                    size: 4
+                },
+                Half {
+                    inst: Inst::Copy(8),
+                    size: 4
+                }
+            ]
+        );
+        assert_eq!(
+            t[255],
+            [
+                Half {
+                    inst: Inst::Copy(8),
+                    size: 4
+                },
+                Half {
+                    inst: Inst::Add,
+                    size: 1
+                }
+            ]
+        );
     }
 
     #[test]
@@ -132,25 +204,52 @@ mod tests {
         for size in 1..=17 {
             let (op, varint) = add_opcode(size);
             assert!(!varint);
-            assert_eq!(t[op as usize][0], Half { inst: Inst::Add, size: size as u8 });
+            assert_eq!(
+                t[op as usize][0],
+                Half {
+                    inst: Inst::Add,
+                    size: size as u8
+                }
+            );
         }
         for mode in 0..MODES {
             for size in 4..=18 {
                 let (op, _) = copy_opcode(mode, size);
-                assert_eq!(t[op as usize][0], Half { inst: Inst::Copy(mode), size: size as u8 });
+                assert_eq!(
+                    t[op as usize][0],
+                    Half {
+                        inst: Inst::Copy(mode),
+                        size: size as u8
+                    }
+                );
             }
             for add in 1..=4 {
                 for copy in 4..=6 {
                     if let Some(op) = add_copy_opcode(add, copy, mode) {
                         assert_eq!(
                             t[op as usize],
-                            [Half { inst: Inst::Add, size: add as u8 }, Half { inst: Inst::Copy(mode), size: copy as u8 }]
+                            [
+                                Half {
+                                    inst: Inst::Add,
+                                    size: add as u8
+                                },
+                                Half {
+                                    inst: Inst::Copy(mode),
+                                    size: copy as u8
+                                }
+                            ]
                         );
                     }
                 }
             }
             let op = copy_add_opcode(4, mode, 1).unwrap();
-            assert_eq!(t[op as usize][1], Half { inst: Inst::Add, size: 1 });
+            assert_eq!(
+                t[op as usize][1],
+                Half {
+                    inst: Inst::Add,
+                    size: 1
+                }
+            );
         }
     }
 }

@@ -42,7 +42,10 @@ impl<S: Source, R: Read, W: Write> Decoder<S, R, W> {
     pub fn new(source: S, input: R, output: W, max_output: u64) -> Self {
         Decoder {
             source,
-            input: CountingReader { inner: input, count: 0 },
+            input: CountingReader {
+                inner: input,
+                count: 0,
+            },
             output,
             max_output,
             written: 0,
@@ -84,7 +87,9 @@ impl<S: Source, R: Read, W: Write> Decoder<S, R, W> {
                 None => {
                     self.check_complete()?;
                     self.finished = true;
-                    self.output.flush().map_err(|e| Error::io("writing the output", e))?;
+                    self.output
+                        .flush()
+                        .map_err(|e| Error::io("writing the output", e))?;
                 }
                 Some(win_ind) => {
                     self.window(win_ind)?;
@@ -104,7 +109,9 @@ impl<S: Source, R: Read, W: Write> Decoder<S, R, W> {
     /// stores the output length, must have produced exactly that much.
     fn check_complete(&self) -> Result<()> {
         if self.windows == 0 {
-            return Err(Error::truncated("the delta ends after its header (no windows)"));
+            return Err(Error::truncated(
+                "the delta ends after its header (no windows)",
+            ));
         }
         match self.expected {
             Some(n) if n != self.written => Err(Error::truncated(format!(
@@ -128,11 +135,16 @@ impl<S: Source, R: Read, W: Write> Decoder<S, R, W> {
             return Err(Error::corrupt("not a VCDIFF delta (bad magic bytes)"));
         }
         if magic[3] != MAGIC[3] {
-            return Err(Error::unsupported(format!("VCDIFF version {} is not supported", magic[3])));
+            return Err(Error::unsupported(format!(
+                "VCDIFF version {} is not supported",
+                magic[3]
+            )));
         }
         let hdr = self.input.need_byte("the header indicator")?;
         if hdr & !(VCD_DECOMPRESS | VCD_CODETABLE | VCD_APPHEADER) != 0 {
-            return Err(Error::corrupt(format!("unknown header indicator bits {hdr:#04x}")));
+            return Err(Error::corrupt(format!(
+                "unknown header indicator bits {hdr:#04x}"
+            )));
         }
         if hdr & VCD_DECOMPRESS != 0 {
             // The id of a secondary compressor; only windows that use it fail.
@@ -151,10 +163,15 @@ impl<S: Source, R: Read, W: Write> Decoder<S, R, W> {
                 .take(len.min(4096))
                 .read_to_end(&mut app)
                 .map_err(|e| Error::io("reading the delta", e))?;
-            let rest = io::copy(&mut (&mut self.input).take(len - app.len() as u64), &mut io::sink())
-                .map_err(|e| Error::io("reading the delta", e))?;
+            let rest = io::copy(
+                &mut (&mut self.input).take(len - app.len() as u64),
+                &mut io::sink(),
+            )
+            .map_err(|e| Error::io("reading the delta", e))?;
             if app.len() as u64 + rest != len {
-                return Err(Error::truncated("the delta ends inside its application header"));
+                return Err(Error::truncated(
+                    "the delta ends inside its application header",
+                ));
             }
             self.expected = parse_length_appheader(&app);
             if let Some(n) = self.expected.filter(|&n| n > self.max_output) {
@@ -169,7 +186,9 @@ impl<S: Source, R: Read, W: Write> Decoder<S, R, W> {
 
     fn window(&mut self, win_ind: u8) -> Result<()> {
         if win_ind & !(VCD_SOURCE | VCD_TARGET | VCD_ADLER32) != 0 {
-            return Err(Error::corrupt(format!("unknown window indicator bits {win_ind:#04x}")));
+            return Err(Error::corrupt(format!(
+                "unknown window indicator bits {win_ind:#04x}"
+            )));
         }
         if win_ind & VCD_TARGET != 0 {
             return Err(Error::unsupported(
@@ -216,7 +235,9 @@ impl<S: Source, R: Read, W: Write> Decoder<S, R, W> {
             )));
         }
         if self.expected.is_some_and(|n| self.written + tgt_len > n) {
-            return Err(Error::corrupt("the delta decodes to more bytes than it announces"));
+            return Err(Error::corrupt(
+                "the delta decodes to more bytes than it announces",
+            ));
         }
         if self.written + tgt_len > self.max_output {
             return Err(Error::limit(format!(
@@ -236,7 +257,16 @@ impl<S: Source, R: Read, W: Write> Decoder<S, R, W> {
         let (inst, addrs) = rest.split_at(inst_len as usize);
         let segment = self.source.segment(seg_pos, seg_len)?;
         self.cache.reset();
-        run_window(&self.table, &mut self.cache, segment, data, inst, addrs, tgt_len, &mut self.window)?;
+        run_window(
+            &self.table,
+            &mut self.cache,
+            segment,
+            data,
+            inst,
+            addrs,
+            tgt_len,
+            &mut self.window,
+        )?;
         if let Some(expected) = checksum {
             let actual = adler32(&self.window);
             if actual != expected {
@@ -320,7 +350,9 @@ fn run_window(
         return Err(Error::corrupt("a window has unused data or addresses"));
     }
     if out.len() != tgt_len {
-        return Err(Error::corrupt("a window's instructions do not fill its target length"));
+        return Err(Error::corrupt(
+            "a window's instructions do not fill its target length",
+        ));
     }
     Ok(())
 }

@@ -7,7 +7,9 @@ use super::addr_cache::AddrCache;
 use super::code_table::{add_copy_opcode, add_opcode, copy_add_opcode, copy_opcode};
 use super::matcher::{find_ops, Op, SourceIndex, TargetTable};
 use super::source::{SliceSource, Source};
-use super::{adler32, varint, Progress, LENGTH_APPHEADER, MAGIC, VCD_ADLER32, VCD_APPHEADER, VCD_SOURCE};
+use super::{
+    adler32, varint, Progress, LENGTH_APPHEADER, MAGIC, VCD_ADLER32, VCD_APPHEADER, VCD_SOURCE,
+};
 use crate::{Error, Result};
 use std::io::{self, Read, Write};
 
@@ -148,7 +150,9 @@ impl<S: Source, R: Read, W: Write> Encoder<S, R, W> {
             // xdelta3 writes it: a delta of just a header means "truncated".
             if self.window.is_empty() && self.windows > 0 {
                 self.finished = true;
-                self.output.flush().map_err(|e| Error::io("writing the delta", e))?;
+                self.output
+                    .flush()
+                    .map_err(|e| Error::io("writing the delta", e))?;
             } else {
                 self.encode_window()?;
                 self.done += self.window.len() as u64;
@@ -163,7 +167,9 @@ impl<S: Source, R: Read, W: Write> Encoder<S, R, W> {
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        self.output.write_all(bytes).map_err(|e| Error::io("writing the delta", e))
+        self.output
+            .write_all(bytes)
+            .map_err(|e| Error::io("writing the delta", e))
     }
 
     fn write_header(&mut self) -> Result<()> {
@@ -222,10 +228,13 @@ impl<S: Source, R: Read, W: Write> Encoder<S, R, W> {
 
         // Only the part of the segment the copies use goes into the window
         // header, so a decoder reads no more of the old version than needed.
-        let (lo, hi) = self.ops.iter().fold((usize::MAX, 0), |(lo, hi), op| match *op {
-            Op::CopySource { pos, len } => (lo.min(pos), hi.max(pos + len)),
-            _ => (lo, hi),
-        });
+        let (lo, hi) = self
+            .ops
+            .iter()
+            .fold((usize::MAX, 0), |(lo, hi), op| match *op {
+                Op::CopySource { pos, len } => (lo.min(pos), hi.max(pos + len)),
+                _ => (lo, hi),
+            });
         let (used_pos, used_len) = if hi > 0 { (lo, hi - lo) } else { (0, 0) };
         self.write_sections(used_pos, used_len as u64);
 

@@ -96,9 +96,15 @@ pub struct SourceIndex {
 
 impl SourceIndex {
     pub fn build(src: &[u8]) -> Self {
-        assert!(src.len() < u32::MAX as usize, "source segments are capped far below 4 GiB");
+        assert!(
+            src.len() < u32::MAX as usize,
+            "source segments are capped far below 4 GiB"
+        );
         let entries = src.len() / SRC_STRIDE;
-        let bits = (entries.max(1) * 2).next_power_of_two().trailing_zeros().clamp(8, 28);
+        let bits = (entries.max(1) * 2)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(8, 28);
         let mut table = vec![0u32; 1 << bits];
         let shift = 64 - bits;
         if src.len() >= SRC_HASH_LEN {
@@ -126,7 +132,11 @@ pub struct TargetTable {
 
 impl TargetTable {
     fn reset(&mut self, window_len: usize) {
-        let bits = window_len.max(1).next_power_of_two().trailing_zeros().clamp(8, 20);
+        let bits = window_len
+            .max(1)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(8, 20);
         self.shift = 64 - bits;
         self.table.clear();
         self.table.resize(1 << bits, 0);
@@ -153,10 +163,19 @@ fn consider(best: &mut Option<Candidate>, op: Op, back: usize, fwd: usize, min: 
 }
 
 /// Appends the pending literal bytes and the copy `c`, and moves past it.
-fn emit(ops: &mut Vec<Op>, c: Candidate, t: &mut usize, lit_start: &mut usize, offset: &mut Option<isize>) {
+fn emit(
+    ops: &mut Vec<Op>,
+    c: Candidate,
+    t: &mut usize,
+    lit_start: &mut usize,
+    offset: &mut Option<isize>,
+) {
     let start = *t - c.back;
     if start > *lit_start {
-        ops.push(Op::Add { start: *lit_start, len: start - *lit_start });
+        ops.push(Op::Add {
+            start: *lit_start,
+            len: start - *lit_start,
+        });
     }
     if let Op::CopySource { pos, .. } = c.op {
         *offset = Some(pos as isize - start as isize);
@@ -168,7 +187,13 @@ fn emit(ops: &mut Vec<Op>, c: Candidate, t: &mut usize, lit_start: &mut usize, o
 
 /// Finds the ops that rebuild `tgt` from `src` (indexed by `index`) and
 /// itself, appending them to `ops` (cleared first).
-pub fn find_ops(src: &[u8], index: &SourceIndex, tgt: &[u8], table: &mut TargetTable, ops: &mut Vec<Op>) {
+pub fn find_ops(
+    src: &[u8],
+    index: &SourceIndex,
+    tgt: &[u8],
+    table: &mut TargetTable,
+    ops: &mut Vec<Op>,
+) {
     ops.clear();
     table.reset(tgt.len());
     let n = tgt.len();
@@ -178,12 +203,23 @@ pub fn find_ops(src: &[u8], index: &SourceIndex, tgt: &[u8], table: &mut TargetT
     while t + TGT_HASH_LEN <= n {
         let max_back = t - lit_start;
         let mut best: Option<Candidate> = None;
-        let predicted = offset.map(|d| t as isize + d).filter(|&p| p >= 0 && (p as usize) < src.len());
+        let predicted = offset
+            .map(|d| t as isize + d)
+            .filter(|&p| p >= 0 && (p as usize) < src.len());
         if let Some(p) = predicted {
             let p = p as usize;
             let fwd = match_len(&src[p..], &tgt[t..]);
             let back = back_len(src, p, tgt, t, max_back);
-            consider(&mut best, Op::CopySource { pos: p - back, len: back + fwd }, back, fwd, MIN_PREDICTED_MATCH);
+            consider(
+                &mut best,
+                Op::CopySource {
+                    pos: p - back,
+                    len: back + fwd,
+                },
+                back,
+                fwd,
+                MIN_PREDICTED_MATCH,
+            );
         }
         if predicted.is_some() && max_back < PREDICTED_ONLY {
             if let Some(c) = best.take() {
@@ -194,10 +230,22 @@ pub fn find_ops(src: &[u8], index: &SourceIndex, tgt: &[u8], table: &mut TargetT
             continue;
         }
         if t + SRC_HASH_LEN <= n {
-            if let Some(p) = index.lookup(tgt, t).filter(|&p| Some(p as isize) != predicted) {
+            if let Some(p) = index
+                .lookup(tgt, t)
+                .filter(|&p| Some(p as isize) != predicted)
+            {
                 let fwd = match_len(&src[p..], &tgt[t..]);
                 let back = back_len(src, p, tgt, t, max_back);
-                consider(&mut best, Op::CopySource { pos: p - back, len: back + fwd }, back, fwd, SRC_HASH_LEN);
+                consider(
+                    &mut best,
+                    Op::CopySource {
+                        pos: p - back,
+                        len: back + fwd,
+                    },
+                    back,
+                    fwd,
+                    SRC_HASH_LEN,
+                );
             }
         }
         let slot = table.slot(tgt, t);
@@ -207,7 +255,16 @@ pub fn find_ops(src: &[u8], index: &SourceIndex, tgt: &[u8], table: &mut TargetT
             let p = prev as usize - 1;
             let fwd = match_len(&tgt[p..], &tgt[t..]);
             let back = back_len(tgt, p, tgt, t, max_back.min(t - p));
-            consider(&mut best, Op::CopyTarget { pos: p - back, len: back + fwd }, back, fwd, MIN_TARGET_MATCH);
+            consider(
+                &mut best,
+                Op::CopyTarget {
+                    pos: p - back,
+                    len: back + fwd,
+                },
+                back,
+                fwd,
+                MIN_TARGET_MATCH,
+            );
         }
 
         match best {
@@ -219,7 +276,10 @@ pub fn find_ops(src: &[u8], index: &SourceIndex, tgt: &[u8], table: &mut TargetT
         }
     }
     if lit_start < n {
-        ops.push(Op::Add { start: lit_start, len: n - lit_start });
+        ops.push(Op::Add {
+            start: lit_start,
+            len: n - lit_start,
+        });
     }
 }
 
@@ -264,7 +324,19 @@ mod tests {
         let mut ops = Vec::new();
         find_ops(&src, &index, &tgt, &mut TargetTable::default(), &mut ops);
         assert_eq!(rebuild(&src, &ops, &tgt), tgt);
-        let added: usize = ops.iter().map(|op| if let Op::Add { len, .. } = op { *len } else { 0 }).sum();
-        assert!(added < 40, "only edited bytes should be added, got {added}: {ops:?}");
+        let added: usize = ops
+            .iter()
+            .map(|op| {
+                if let Op::Add { len, .. } = op {
+                    *len
+                } else {
+                    0
+                }
+            })
+            .sum();
+        assert!(
+            added < 40,
+            "only edited bytes should be added, got {added}: {ops:?}"
+        );
     }
 }
