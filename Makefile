@@ -11,7 +11,7 @@ PY        := $(VENV)/bin/python
 PIP       := $(VENV)/bin/pip
 WASM_OUT  := target/wasm32-wasip2/release/oms_accel_guest.wasm
 WASM_PKG  := python-host/oms_accel/oms_accel.wasm
-APT_PKGS  := xdelta3 python3-venv
+APT_PKGS  := xdelta3 zstd libclang-dev python3-venv
 # PyO3 builds against the venv's interpreter, whatever python3 is on PATH.
 export PYO3_PYTHON := $(abspath $(PY))
 

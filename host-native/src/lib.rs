@@ -1,17 +1,21 @@
-//! `oms_accel._native`: what the WASM component cannot reach cheaply.
-//! For now it reports its version and build; zstd, xdelta3 and the GPU
-//! path arrive with their issues.
+//! `oms_accel._native`: what the WASM component cannot reach cheaply, the C
+//! libraries zstd and xdelta3.
+//!
+//! Every function takes its inputs as buffers without copying them
+//! ([`buffer::Input`]), releases the GIL while the C code runs, and raises
+//! the package's own exceptions (`oms_accel.errors`) on bad input.
+
+mod buffer;
+mod errors;
+mod xdelta;
+mod zstd_codec;
 
 use pyo3::prelude::*;
 
 /// The crate version, the profile and the target it was built for.
 #[pyfunction]
 fn build_info() -> (String, String, String) {
-    let profile = if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    };
+    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
     (
         env!("CARGO_PKG_VERSION").to_string(),
         profile.to_string(),
@@ -22,6 +26,13 @@ fn build_info() -> (String, String, String) {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("ZSTD_VERSION", zstd::zstd_safe::version_string())?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
+    m.add_function(wrap_pyfunction!(zstd_codec::zstd_compress, m)?)?;
+    m.add_function(wrap_pyfunction!(zstd_codec::zstd_decompress, m)?)?;
+    m.add_function(wrap_pyfunction!(zstd_codec::zstd_patch_encode, m)?)?;
+    m.add_function(wrap_pyfunction!(zstd_codec::zstd_patch_decode, m)?)?;
+    m.add_function(wrap_pyfunction!(xdelta::xdelta3_encode, m)?)?;
+    m.add_function(wrap_pyfunction!(xdelta::xdelta3_decode, m)?)?;
     Ok(())
 }

@@ -1,19 +1,20 @@
 """oms-accel: fast, sandboxed Rust for the hot paths of a Python service.
 
-Deltas between document versions (VCDIFF, RFC 3284) run in a WASI 0.2 component
-loaded with wasmtime-py, with a pure-Python fallback that reads and writes the
-same format::
+Deltas between document versions: zstd patch-from and xdelta3 in the native
+module, VCDIFF (RFC 3284) in a WASI 0.2 component loaded with wasmtime-py, and
+a pure-Python fallback that reads and writes the same VCDIFF::
 
     from oms_accel import DeltaEncoder
-    enc = DeltaEncoder()                 # best backend that loads
+    enc = DeltaEncoder()                 # zstd where the native module loads, else VCDIFF
     delta = enc.encode(old, new)
-    assert enc.decode(old, delta) == new
+    assert enc.decode(old, delta) == new  # any delta, whichever method made it
 """
 
 from __future__ import annotations
 
 from .backends import available_backends, backend_report
-from .delta import DeltaEncoder, RustDeltaEncoder
+from .compression import compress, decompress
+from .delta import DeltaEncoder, RustDeltaEncoder, detect_format
 from .errors import AccelArgumentError, AccelError, BackendUnavailableError, DeltaError, LimitError
 from .limits import Limits
 
@@ -31,4 +32,7 @@ __all__ = [
     "__version__",
     "available_backends",
     "backend_report",
+    "compress",
+    "decompress",
+    "detect_format",
 ]

@@ -1,6 +1,31 @@
-"""Type stubs for the PyO3 extension oms_accel._native (host-native/)."""
+"""Type stubs for the PyO3 extension oms_accel._native (host-native/).
+
+Inputs are bytes or any C-contiguous buffer of unsigned bytes, read without a
+copy; errors are the package's own (DeltaError, LimitError, AccelArgumentError).
+"""
+
+from collections.abc import Buffer
 
 __version__: str
+ZSTD_VERSION: str
 
 def build_info() -> tuple[str, str, str]:
     """(crate version, build profile, target) of the native module."""
+
+def zstd_compress(data: Buffer, level: int = 3) -> bytes:
+    """A zstd frame of `data`, with its content size and a checksum."""
+
+def zstd_decompress(frame: Buffer, max_output: int, max_window_log: int = 31) -> bytes:
+    """The content of one zstd frame; LimitError over `max_output` bytes."""
+
+def zstd_patch_encode(old: Buffer, new: Buffer, level: int = 3) -> bytes:
+    """A zstd patch-from delta: `new` compressed against `old` as reference prefix."""
+
+def zstd_patch_decode(old: Buffer, delta: Buffer, max_output: int, max_window_log: int = 31) -> bytes:
+    """The new version from `old` and a patch-from `delta`."""
+
+def xdelta3_encode(old: Buffer, new: Buffer) -> bytes:
+    """A VCDIFF delta made by the xdelta3 library."""
+
+def xdelta3_decode(old: Buffer, delta: Buffer, max_output: int) -> bytes:
+    """The new version from `old` and a VCDIFF `delta`, by the xdelta3 library."""

@@ -1,0 +1,33 @@
+"""zstd frames, through the native module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._files import as_bytes
+from .errors import BackendUnavailableError
+from .limits import DEFAULT_MAX_OUTPUT
+
+
+def _native() -> Any:
+    try:
+        from . import _native
+    except ImportError as e:
+        raise BackendUnavailableError(f"zstd needs the native module oms_accel._native, which does not load here: {e}") from None
+    return _native
+
+
+def compress(data: Any, level: int = 3) -> bytes:
+    """A zstd frame of `data` (any bytes-like object), with its content size and
+    a checksum; `level` from 1 (fast) to 22 (small), or negative for faster still."""
+    return bytes(_native().zstd_compress(as_bytes(data, "data"), level))
+
+
+def decompress(data: Any, max_output_size: int = DEFAULT_MAX_OUTPUT, max_window_log: int = 31) -> bytes:
+    """The content of one zstd frame.
+
+    Raises:
+        DeltaError: not a zstd frame, corrupt, truncated, or without a recorded size.
+        LimitError: the content is larger than `max_output_size`.
+    """
+    return bytes(_native().zstd_decompress(as_bytes(data, "data"), max_output_size, max_window_log))
