@@ -1,4 +1,6 @@
-"""Shared fixtures: every delta test runs on every backend that offers deltas here."""
+"""Shared fixtures: every delta test runs on every (backend, method) pair that
+loads here: the component and pure Python (VCDIFF), the native module (zstd
+patch-from, and VCDIFF through the xdelta3 library)."""
 
 from __future__ import annotations
 
@@ -7,24 +9,52 @@ import shutil
 import pytest
 
 from oms_accel import DeltaEncoder, available_backends
-from oms_accel.delta import SUPPORTED_BACKENDS
 
-DELTA_BACKENDS = [b for b in available_backends() if b in SUPPORTED_BACKENDS]
+ENCODERS = [
+    (backend, method)
+    for backend, method in [("wasm", "vcdiff"), ("python", "vcdiff"), ("native", "zstd"), ("native", "xdelta3")]
+    if backend in available_backends()
+]
+#: The pairs whose deltas are VCDIFF, which every VCDIFF decoder reads.
+VCDIFF_ENCODERS = [(b, m) for b, m in ENCODERS if m != "zstd"]
 
 
-@pytest.fixture(params=DELTA_BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+def make(pair: tuple[str, str], **kw: object) -> DeltaEncoder:
+    return DeltaEncoder(pair[0], method=pair[1], **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=ENCODERS, ids=[f"{b}-{m}" for b, m in ENCODERS])
+def pair(request: pytest.FixtureRequest) -> tuple[str, str]:
+    return request.param  # type: ignore[no-any-return]
 
 
 @pytest.fixture
-def encoder(backend: str) -> DeltaEncoder:
-    return DeltaEncoder(backend)
+def encoder(pair: tuple[str, str]) -> DeltaEncoder:
+    return make(pair)
+
+
+@pytest.fixture
+def backend(pair: tuple[str, str]) -> str:
+    return pair[0]
+
+
+@pytest.fixture(params=VCDIFF_ENCODERS, ids=[f"{b}-{m}" for b, m in VCDIFF_ENCODERS])
+def vcdiff_encoder(request: pytest.FixtureRequest) -> DeltaEncoder:
+    return make(request.param)
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    # Set-up installs it (make system-deps); interop is part of the contract.
+    assert path, f"the {name} tool is missing: run `make setup`"
+    return path
 
 
 @pytest.fixture(scope="session")
 def xdelta3() -> str:
-    path = shutil.which("xdelta3")
-    # Set-up installs it (make system-deps); interop is part of the contract.
-    assert path, "the xdelta3 tool is missing: run `make setup`"
-    return path
+    return tool("xdelta3")
+
+
+@pytest.fixture(scope="session")
+def zstd_tool() -> str:
+    return tool("zstd")

@@ -29,7 +29,7 @@ def cli(*args: str, **kw: object) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([exe, *args], check=False, capture_output=True, stdin=subprocess.DEVNULL, **kw)  # type: ignore[call-overload, no-any-return]
 
 
-@pytest.mark.parametrize("backend", ["wasm", "python"])
+@pytest.mark.parametrize("backend", ["native", "wasm", "python"])
 def test_encode_decode_round_trip(files: Path, backend: str) -> None:
     assert (
         main(
@@ -64,9 +64,10 @@ def test_encode_decode_round_trip(files: Path, backend: str) -> None:
     assert (files / "out").read_bytes() == NEW
 
 
-def test_standard_output(files: Path) -> None:
-    r = cli("delta", "encode", str(files / "old"), str(files / "new"), "-o", "-")
-    assert r.returncode == 0 and r.stdout[:3] == b"\xd6\xc3\xc4"
+@pytest.mark.parametrize(("method", "magic"), [("auto", b"\x28\xb5\x2f\xfd"), ("zstd", b"\x28\xb5\x2f\xfd"), ("vcdiff", b"\xd6\xc3\xc4"), ("xdelta3", b"\xd6\xc3\xc4")])
+def test_standard_output_and_methods(files: Path, method: str, magic: bytes) -> None:
+    r = cli("delta", "encode", str(files / "old"), str(files / "new"), "-o", "-", "--method", method)
+    assert r.returncode == 0 and r.stdout.startswith(magic)
     (files / "d").write_bytes(r.stdout)
     r = cli("delta", "decode", str(files / "old"), str(files / "d"), "-o", "-")
     assert r.returncode == 0 and r.stdout == NEW

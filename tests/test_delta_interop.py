@@ -26,9 +26,9 @@ def write(path: Path, data: bytes) -> Path:
     [(OLD, NEW), (b"", NEW), (OLD, b""), (BIG_OLD, BIG_NEW)],
     ids=["doc", "no-source", "empty", "20MiB"],
 )
-def test_xdelta3_decodes_ours(encoder: DeltaEncoder, xdelta3: str, tmp_path: Path, old: bytes, new: bytes) -> None:
+def test_xdelta3_decodes_ours(vcdiff_encoder: DeltaEncoder, xdelta3: str, tmp_path: Path, old: bytes, new: bytes) -> None:
     o = write(tmp_path / "old", old)
-    d = write(tmp_path / "delta", encoder.encode(old, new))
+    d = write(tmp_path / "delta", vcdiff_encoder.encode(old, new))
     out = tmp_path / "out"
     subprocess.run(
         [xdelta3, "-d", "-f", "-s", str(o), str(d), str(out)],
@@ -76,3 +76,46 @@ def test_secondary_compression_is_a_clear_error(encoder: DeltaEncoder, xdelta3: 
     with pytest.raises(DeltaError, match="secondary compression") as e:
         encoder.decode(OLD, d.read_bytes())
     assert e.value.code == "unsupported"
+
+
+# --- zstd patch-from and the xdelta3 library (native module) ---------------------------
+
+ZSTD_CASES = {"doc": (OLD, NEW), "no-source": (b"", NEW), "20MiB": (BIG_OLD, BIG_NEW)}
+
+
+@pytest.mark.parametrize("case", ZSTD_CASES)
+def test_zstd_tool_decodes_ours(zstd_tool: str, tmp_path: Path, case: str) -> None:
+    old, new = ZSTD_CASES[case]
+    o = write(tmp_path / "old", old)
+    d = write(tmp_path / "delta.zst", DeltaEncoder("native", method="zstd").encode(old, new))
+    out = tmp_path / "out"
+    subprocess.run([zstd_tool, "-q", "-d", "-f", f"--patch-from={o}", str(d), "-o", str(out)], check=True, capture_output=True)
+    assert out.read_bytes() == new
+
+
+# The tool refuses an empty --patch-from file; -19 on 20 MiB takes the tool 12 s.
+@pytest.mark.parametrize(("case", "level"), [("doc", "-3"), ("doc", "-19"), ("20MiB", "-3")])
+def test_we_decode_the_zstd_tool(encoder: DeltaEncoder, zstd_tool: str, tmp_path: Path, case: str, level: str) -> None:
+    old, new = ZSTD_CASES[case]
+    o = write(tmp_path / "old", old)
+    n = write(tmp_path / "new", new)
+    d = tmp_path / "delta.zst"
+    subprocess.run([zstd_tool, "-q", "-f", level, f"--patch-from={o}", str(n), "-o", str(d)], check=True, capture_output=True)
+    assert encoder.decode(old, d.read_bytes()) == new  # any encoder: the format is detected
+
+
+@pytest.mark.parametrize("maker", ["wasm", "python"])
+def test_xdelta3_library_decodes_the_portable_codecs(maker: str) -> None:
+    from oms_accel import _native
+
+    delta = DeltaEncoder(maker, method="vcdiff").encode(OLD, NEW)
+    assert _native.xdelta3_decode(OLD, delta, len(NEW)) == NEW
+
+
+@pytest.mark.parametrize("reader", ["wasm", "python"])
+def test_portable_codecs_decode_the_xdelta3_library(reader: str, xdelta3: str, tmp_path: Path) -> None:
+    delta = DeltaEncoder("native", method="xdelta3").encode(OLD, NEW)
+    assert DeltaEncoder(reader, method="vcdiff").decode(OLD, delta) == NEW
+    o, d, out = write(tmp_path / "old", OLD), write(tmp_path / "d", delta), tmp_path / "out"
+    subprocess.run([xdelta3, "-d", "-f", "-s", str(o), str(d), str(out)], check=True, capture_output=True)
+    assert out.read_bytes() == NEW

@@ -132,7 +132,7 @@ pub fn xdelta3_decode(py: Python<'_>, old: Input<'_>, delta: Input<'_>, max_outp
         Err(ret) => Err(delta_error(
             py,
             format!(
-                "the xdelta3 library cannot decode this delta ({}): corrupt, truncated, or made against another source",
+                "the xdelta3 library cannot decode this delta ({}): corrupt, truncated, or wrong source",
                 strerror(ret)
             ),
             "corrupt",

@@ -130,7 +130,7 @@ fn decompress(
     match failure {
         None => Ok(bytes.unbind()),
         Some(m) => {
-            let hint = if prefix.is_some() { " (corrupt delta, or not made against this source)" } else { "" };
+            let hint = if prefix.is_some() { " (corrupt delta, or wrong source)" } else { "" };
             Err(delta_error(py, format!("cannot decode the {what}: {m}{hint}"), "corrupt"))
         }
     }
@@ -159,11 +159,23 @@ pub fn zstd_decompress(py: Python<'_>, frame: Input<'_>, max_output: u64, max_wi
     decompress(py, frame.as_slice(), None, max_output, w)
 }
 
+fn overlaps(a: &[u8], b: &[u8]) -> bool {
+    let (a0, b0) = (a.as_ptr() as usize, b.as_ptr() as usize);
+    a0 < b0 + b.len() && b0 < a0 + a.len()
+}
+
 /// A zstd patch-from delta: `new` compressed with `old` as reference prefix.
 #[pyfunction]
 #[pyo3(signature = (old, new, level=3))]
 pub fn zstd_patch_encode(py: Python<'_>, old: Input<'_>, new: Input<'_>, level: i32) -> PyResult<Py<PyBytes>> {
-    compress(py, new.as_slice(), level, Some(old.as_slice()))
+    let (old, new) = (old.as_slice(), new.as_slice());
+    // zstd finds no match in a prefix that shares memory with the input
+    // (encode(v, v) with the same object): give it a copy then.
+    if overlaps(old, new) && !new.is_empty() {
+        let copy = new.to_vec();
+        return compress(py, &copy, level, Some(old));
+    }
+    compress(py, new, level, Some(old))
 }
 
 /// The new version from `old` and a patch-from `delta`.

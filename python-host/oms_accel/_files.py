@@ -28,8 +28,13 @@ Buffer = bytes | bytearray | memoryview
 
 def as_bytes(data: object, name: str) -> bytes | memoryview:
     """A zero-copy view of any bytes-like object (bytes, bytearray, memoryview,
-    mmap, array, numpy array), as flat unsigned bytes."""
+    mmap, array, numpy array), as flat unsigned bytes. Callers release a view
+    this creates (see `byte_views`): a view left to the garbage collector keeps
+    the exporter locked, so a caller's ``mmap.close()`` fails while an
+    exception's traceback still holds it."""
     if isinstance(data, bytes):
+        return data
+    if isinstance(data, memoryview) and data.format == "B" and data.ndim == 1 and data.c_contiguous:
         return data
     if isinstance(data, str):
         raise AccelArgumentError(f"{name} must be bytes-like, not str (encode it first)")
@@ -37,7 +42,28 @@ def as_bytes(data: object, name: str) -> bytes | memoryview:
         view = memoryview(data)  # type: ignore[arg-type]
     except TypeError:
         raise AccelArgumentError(f"{name} must be bytes-like, not {type(data).__name__}") from None
-    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+    if view.format == "B" and view.ndim == 1:
+        return view
+    with view:
+        return view.cast("B")
+
+
+@contextlib.contextmanager
+def byte_views(**named: object) -> Iterator[list[bytes | memoryview]]:
+    """`as_bytes` of each argument, in order; the views created here are
+    released on the way out, exception or not."""
+    created: list[memoryview] = []
+    try:
+        views = []
+        for name, data in named.items():
+            v = as_bytes(data, name)
+            if isinstance(v, memoryview) and v is not data:
+                created.append(v)
+            views.append(v)
+        yield views
+    finally:
+        for v in created:
+            v.release()
 
 
 def require_file(path: PathLike) -> str:

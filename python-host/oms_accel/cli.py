@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="oms-accel", description="Fast, sandboxed delta encoding (VCDIFF) for document versions.")
+    p = argparse.ArgumentParser(prog="oms-accel", description="Fast, sandboxed deltas between document versions (zstd patch-from, VCDIFF).")
     p.add_argument("--version", action="version", version=f"oms-accel {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -71,10 +71,20 @@ def _parser() -> argparse.ArgumentParser:
         "--max-output", type=int, default=Limits().max_output_bytes, metavar="BYTES", help="refuse to produce more (default 2 GiB)"
     )
     dec.set_defaults(func=_delta_decode)
+    enc.add_argument(
+        "--method",
+        choices=["auto", "vcdiff", "xdelta3", "zstd"],
+        default="auto",
+        help="zstd patch-from, or VCDIFF (portable, or by the xdelta3 library); auto: zstd where the native module loads",
+    )
+    enc.add_argument("--level", type=int, default=3, help="zstd level (default 3)")
     for sp in (enc, dec):
         sp.add_argument("-o", "--output", required=True, metavar="PATH", help="where to write; '-' for standard output")
         sp.add_argument(
-            "--backend", choices=["auto", "wasm", "python"], default=None, help="default: $OMS_ACCEL_BACKEND, else the best that loads"
+            "--backend",
+            choices=["auto", "native", "wasm", "python"],
+            default=None,
+            help="default: $OMS_ACCEL_BACKEND, else the best that loads",
         )
         sp.add_argument("--timeout", type=float, default=Limits().timeout_s, metavar="SECONDS", help="time limit per window of work")
         bar = sp.add_mutually_exclusive_group()
@@ -120,7 +130,10 @@ def _info(args: argparse.Namespace) -> int:
 
 def _encoder(args: argparse.Namespace, max_output: int | None = None) -> DeltaEncoder:
     limits = Limits(timeout_s=args.timeout, **({"max_output_bytes": max_output} if max_output is not None else {}))
-    return DeltaEncoder(args.backend, limits=limits)
+    method = getattr(args, "method", "auto")
+    if args.backend in ("wasm", "python") and method == "auto":
+        method = "vcdiff"
+    return DeltaEncoder(args.backend, method=method, level=getattr(args, "level", 3), limits=limits)
 
 
 def _delta_encode(args: argparse.Namespace) -> int:

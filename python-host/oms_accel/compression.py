@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._files import as_bytes
+from ._files import byte_views
 from .errors import BackendUnavailableError
 from .limits import DEFAULT_MAX_OUTPUT
 
@@ -20,7 +20,8 @@ def _native() -> Any:
 def compress(data: Any, level: int = 3) -> bytes:
     """A zstd frame of `data` (any bytes-like object), with its content size and
     a checksum; `level` from 1 (fast) to 22 (small), or negative for faster still."""
-    return bytes(_native().zstd_compress(as_bytes(data, "data"), level))
+    with byte_views(data=data) as (view,):
+        return bytes(_native().zstd_compress(view, level))
 
 
 def decompress(data: Any, max_output_size: int = DEFAULT_MAX_OUTPUT, max_window_log: int = 31) -> bytes:
@@ -30,4 +31,5 @@ def decompress(data: Any, max_output_size: int = DEFAULT_MAX_OUTPUT, max_window_
         DeltaError: not a zstd frame, corrupt, truncated, or without a recorded size.
         LimitError: the content is larger than `max_output_size`.
     """
-    return bytes(_native().zstd_decompress(as_bytes(data, "data"), max_output_size, max_window_log))
+    with byte_views(data=data) as (view,):
+        return bytes(_native().zstd_decompress(view, max_output_size, max_window_log))

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 from . import _vcdiff, backends
-from ._files import PathLike, as_bytes, atomic_output, move_into_place, require_file
+from ._files import PathLike, atomic_output, byte_views, move_into_place, require_file
 from .errors import AccelArgumentError, BackendUnavailableError, DeltaError
 from .limits import Limits
 
@@ -132,7 +132,10 @@ class DeltaEncoder:
 
     def encode(self, old: Any, new: Any) -> bytes:
         """The delta that turns `old` into `new` (any bytes-like objects)."""
-        old_b, new_b = as_bytes(old, "old"), as_bytes(new, "new")
+        with byte_views(old=old, new=new) as (old_b, new_b):
+            return self._encode(old_b, new_b)
+
+    def _encode(self, old_b: bytes | memoryview, new_b: bytes | memoryview) -> bytes:
         if self.method == "zstd":
             return bytes(_native().zstd_patch_encode(old_b, new_b, self.level))
         if self.method == "xdelta3":
@@ -161,12 +164,16 @@ class DeltaEncoder:
             LimitError: the output would exceed ``limits.max_output_bytes``, or
                 the call ran out of memory or time.
         """
-        old_b, delta_b = as_bytes(old, "old"), as_bytes(delta, "delta")
+        with byte_views(old=old, delta=delta) as (old_b, delta_b):
+            return self._decode(old_b, delta_b)
+
+    def _decode(self, old_b: bytes | memoryview, delta_b: bytes | memoryview) -> bytes:
         cap = self.limits.max_output_bytes
         if detect_format(delta_b) == "zstd":
             return bytes(_native().zstd_patch_decode(old_b, delta_b, cap))
-        if self.method == "xdelta3":
-            return bytes(_native().xdelta3_decode(old_b, delta_b, cap))
+        # VCDIFF is read by our own decoder whichever method made it: the
+        # xdelta3 library's decoder (``_native.xdelta3_decode``) accepts a delta
+        # cut between windows, or with no window at all, as complete.
         backend = self.backend if self.backend in VCDIFF_BACKENDS else _best_vcdiff_backend()
         if backend == "python":
             return _vcdiff.decode(old_b, delta_b, cap, deadline=self._deadline())
@@ -195,11 +202,12 @@ class DeltaEncoder:
         if self.backend == "wasm":
             return self._wasm_file_op("file-encoder", [old_p, new_p], [self._options()], out_path, progress)
         with _mapped(old_p) as old, _mapped(new_p) as new:
+            new_size = len(new)
             delta = self.encode(old, new) if self.method != "vcdiff" else _vcdiff.encode(old, new, self.checksum, progress, self._deadline())
         with atomic_output(out_path) as out:
             out.write(delta)
         if progress:
-            progress(len(new), len(new))
+            progress(new_size, new_size)
         return len(delta)
 
     def decode_file(self, old_path: PathLike, delta_path: PathLike, out_path: PathLike, *, progress: ProgressCallback | None = None) -> int:
@@ -209,17 +217,19 @@ class DeltaEncoder:
         old_p, delta_p = require_file(old_path), require_file(delta_path)
         with open(delta_p, "rb") as f:
             fmt = detect_format(f.read(4))
-        if fmt == "vcdiff" and self.method != "xdelta3" and (self.backend == "wasm" or (self.backend == "native" and _best_vcdiff_backend() == "wasm")):
+        vcdiff_backend = self.backend if self.backend in VCDIFF_BACKENDS else _best_vcdiff_backend()
+        if fmt == "vcdiff" and vcdiff_backend == "wasm":
             return self._wasm_file_op("file-decoder", [old_p, delta_p], [self.limits.max_output_bytes], out_path, progress)
         with _mapped(old_p) as old, _mapped(delta_p) as delta:
-            if fmt == "vcdiff" and self.method == "vcdiff":
+            delta_size = len(delta)
+            if fmt == "vcdiff":
                 new = _vcdiff.decode(old, delta, self.limits.max_output_bytes, progress, self._deadline())
             else:
                 new = self.decode(old, delta)
-            with atomic_output(out_path) as out:
-                out.write(new)
-            if progress:
-                progress(len(delta), len(delta))
+        with atomic_output(out_path) as out:
+            out.write(new)
+        if progress:
+            progress(delta_size, delta_size)
         return len(new)
 
     def _wasm_file_op(self, resource: str, inputs: list[str], extra: list[Any], out_path: PathLike, progress: ProgressCallback | None) -> int:
