@@ -1,13 +1,15 @@
-"""Delta benchmark: every delta backend beside the xdelta3 tool, in one run.
+"""Delta benchmark: every backend and method beside the tools a user would pick
+instead, all measured in one run.
 
 Data: a generated JSON document of 8 MiB (oms_accel.samples), and a new version
-with 1% of its bytes edited in scattered runs plus a few inserts and deletes.
-Speeds are MB/s of the new version, best of several runs; every copy between
-Python and the component is counted. The xdelta3 rows run the command-line
-tool on files in tmpfs (so they include its process start, a few ms).
+with 1% of its bytes edited in scattered runs plus 4 inserts and 4 deletes.
+Speeds are MB/s of the new version, best of several runs; for our backends every
+copy between Python and the encoder is counted. Peers: the xdelta3 and zstd
+command-line tools on files in tmpfs (their process start, a few ms, included)
+and bsdiff4 from PyPI (in process).
 
 Usage: python benches/rust_vs_python.py [--size BYTES] [--repeat N] [--check]
---check exits non-zero when a target of the foundation issue is missed.
+--check exits non-zero when a target of the issues is missed.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ import time
 from collections.abc import Callable
 
 from oms_accel import DeltaEncoder, available_backends
-from oms_accel.delta import SUPPORTED_BACKENDS
 from oms_accel.samples import document, edit
+
+OURS = [("native", "zstd"), ("native", "xdelta3"), ("wasm", "vcdiff"), ("python", "vcdiff")]
+Row = tuple[float, float, int]  # encode MB/s, decode MB/s, delta bytes
 
 
 def best(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
@@ -33,6 +37,15 @@ def best(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
         result = fn()
         times.append(time.perf_counter() - t0)
     return min(times), result
+
+
+def run_tool(rows: dict[str, Row], label: str, enc: list[str], dec: list[str], files: dict[str, str], new: bytes, repeat: int) -> None:
+    mb = len(new) / 1e6
+    t_enc, _ = best(lambda: subprocess.run(enc, check=True, capture_output=True), repeat)
+    t_dec, _ = best(lambda: subprocess.run(dec, check=True, capture_output=True), repeat)
+    with open(files["out"], "rb") as f:
+        assert f.read() == new, f"{label} decoded wrongly"
+    rows[label] = (mb / t_enc, mb / t_dec, os.path.getsize(files["delta"]))
 
 
 def main() -> int:
@@ -45,78 +58,89 @@ def main() -> int:
     old = document(args.size, seed=42)
     new = edit(old, 0.01, seed=7)
     mb = len(new) / 1e6
-    rows: dict[str, tuple[float, float, int]] = {}
+    rows: dict[str, Row] = {}
 
-    for backend in (b for b in available_backends() if b in SUPPORTED_BACKENDS):
-        enc = DeltaEncoder(backend)
+    for backend, method in OURS:
+        if backend not in available_backends():
+            continue
+        enc = DeltaEncoder(backend, method=method)  # type: ignore[arg-type]
         reps = args.repeat if backend != "python" else max(1, args.repeat // 2)
         t_enc, delta = best(lambda enc=enc: enc.encode(old, new), reps)
         assert isinstance(delta, bytes)
         t_dec, back = best(lambda enc=enc, delta=delta: enc.decode(old, delta), reps)
-        assert back == new, f"{backend} decoded wrongly"
-        rows[backend] = (mb / t_enc, mb / t_dec, len(delta))
+        assert back == new, f"{backend}/{method} decoded wrongly"
+        rows[f"{backend} {method}"] = (mb / t_enc, mb / t_dec, len(delta))
 
-    xdelta3 = shutil.which("xdelta3")
-    if xdelta3:
-        tmp = tempfile.mkdtemp(dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
-        try:
-            o, n, d, r = (os.path.join(tmp, x) for x in ("old", "new", "delta", "out"))
-            with open(o, "wb") as f:
-                f.write(old)
-            with open(n, "wb") as f:
-                f.write(new)
-            for label, level in (("xdelta3 -9", "-9"), ("xdelta3", None)):
-                cmd = [
-                    xdelta3,
-                    "-e",
-                    "-f",
-                    "-S",
-                    "none",
-                    *([level] if level else []),
-                    "-s",
-                    o,
-                    n,
-                    d,
-                ]
-                t_enc, _ = best(lambda cmd=cmd: subprocess.run(cmd, check=True), args.repeat)
-                t_dec, _ = best(
-                    lambda: subprocess.run([xdelta3, "-d", "-f", "-s", o, d, r], check=True),
-                    args.repeat,
-                )
-                with open(r, "rb") as f:
-                    assert f.read() == new
-                rows[label] = (mb / t_enc, mb / t_dec, os.path.getsize(d))
-        finally:
-            shutil.rmtree(tmp)
+    tmp = tempfile.mkdtemp(dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    try:
+        files = {k: os.path.join(tmp, k) for k in ("old", "new", "delta", "out")}
+        for key, data in (("old", old), ("new", new)):
+            with open(files[key], "wb") as f:
+                f.write(data)
+        o, n, d, r = files["old"], files["new"], files["delta"], files["out"]
+        if xd := shutil.which("xdelta3"):
+            dec = [xd, "-d", "-f", "-s", o, d, r]
+            run_tool(rows, "xdelta3 -9", [xd, "-e", "-f", "-S", "none", "-9", "-s", o, n, d], dec, files, new, args.repeat)
+            run_tool(rows, "xdelta3", [xd, "-e", "-f", "-S", "none", "-s", o, n, d], dec, files, new, args.repeat)
+        if zs := shutil.which("zstd"):
+            dec = [zs, "-q", "-d", "-f", f"--patch-from={o}", d, "-o", r]
+            run_tool(rows, "zstd -3", [zs, "-q", "-f", "-3", f"--patch-from={o}", n, "-o", d], dec, files, new, args.repeat)
+    finally:
+        shutil.rmtree(tmp)
+    try:
+        import bsdiff4
 
-    ref = rows.get("xdelta3 -9")
-    py = rows.get("python")
-    print(f"VCDIFF deltas: {len(old) / 2**20:.1f} MiB document, 1% of bytes edited in runs, 4 inserts, 4 deletes")
-    header = ("backend", "encode MB/s", "decode MB/s", "delta bytes", "size/xd3-9", "enc/python", "enc/xd3-9", "dec/xd3-9")
-    print(f"{header[0]:<12} " + " ".join(f"{h:>11}" for h in header[1:]))
+        t_enc, patch = best(lambda: bsdiff4.diff(old, new), 1)
+        assert isinstance(patch, bytes)
+        t_dec, back = best(lambda: bsdiff4.patch(old, patch), args.repeat)
+        assert back == new
+        rows["bsdiff4"] = (mb / t_enc, mb / t_dec, len(patch))
+    except ImportError:
+        pass
+
+    print(f"Deltas: {len(old) / 2**20:.1f} MiB JSON document, 1% of bytes edited in runs, 4 inserts, 4 deletes; MB/s of the new version")
+    header = ("", "encode MB/s", "decode MB/s", "delta bytes", "size/xd3-9", "size/zstd-3", "enc/python", "enc/xd3", "dec/xd3")
+    print(f"{header[0]:<16} " + " ".join(f"{h:>11}" for h in header[1:]))
+
+    def ratio(a: float, row: str, i: int, fmt: str) -> str:
+        return format(a / rows[row][i], fmt) if row in rows else "-"
+
     for name, (e, d, size) in rows.items():
-        size_ratio = f"{size / ref[2]:.3f}" if ref else "-"
-        vs_py = f"{e / py[0]:.1f}x" if py else "-"
-        vs_xe = f"{e / ref[0]:.2f}x" if ref else "-"
-        vs_xd = f"{d / ref[1]:.2f}x" if ref else "-"
-        cells = (f"{e:.1f}", f"{d:.1f}", str(size), size_ratio, vs_py, vs_xe, vs_xd)
-        print(f"{name:<12} " + " ".join(f"{c:>11}" for c in cells))
+        cells = (
+            f"{e:.1f}",
+            f"{d:.1f}",
+            str(size),
+            ratio(size, "xdelta3 -9", 2, ".3f"),
+            ratio(size, "zstd -3", 2, ".3f"),
+            ratio(e, "python vcdiff", 0, ".1f") + "x",
+            ratio(e, "xdelta3", 0, ".2f") + "x",
+            ratio(d, "xdelta3", 1, ".2f") + "x",
+        )
+        print(f"{name:<16} " + " ".join(f"{c:>11}" for c in cells))
 
     if not args.check:
         return 0
     failures = []
-    wasm = rows.get("wasm")
-    if wasm is None:
-        failures.append("the wasm backend did not load")
-    else:
-        if py and wasm[0] < 50 * py[0]:
-            failures.append(f"wasm encode is {wasm[0] / py[0]:.1f}x the python backend's (target 50x)")
-        if wasm[1] < 200:
-            failures.append(f"wasm decode is {wasm[1]:.0f} MB/s (target 200)")
-        if ref and wasm[2] > 1.10 * ref[2]:
-            failures.append(f"wasm delta is {wasm[2] / ref[2]:.3f}x xdelta3 -9's (target 1.10)")
-    for f in failures:
-        print("MISSED:", f)
+
+    def target(ok: bool, text: str) -> None:
+        print(("met:    " if ok else "MISSED: ") + text)
+        if not ok:
+            failures.append(text)
+
+    wasm, py, xd9 = rows.get("wasm vcdiff"), rows.get("python vcdiff"), rows.get("xdelta3 -9")
+    if wasm and py:
+        target(wasm[0] >= 50 * py[0], f"wasm encode {wasm[0] / py[0]:.1f}x the python backend (target 50x)")
+    if wasm:
+        target(wasm[1] >= 200, f"wasm decode {wasm[1]:.0f} MB/s (target 200)")
+    if wasm and xd9:
+        target(wasm[2] <= 1.10 * xd9[2], f"wasm delta {wasm[2] / xd9[2]:.3f}x xdelta3 -9's (target 1.10)")
+    nat, xd, zs = rows.get("native zstd"), rows.get("xdelta3"), rows.get("zstd -3")
+    if nat and xd:
+        target(nat[0] >= xd[0], f"native encode {nat[0] / xd[0]:.2f}x xdelta3 -e -S none (target 1)")
+    if nat:
+        target(nat[1] >= 2000, f"native decode {nat[1]:.0f} MB/s (target 2000)")
+    if nat and zs:
+        target(nat[2] <= 1.10 * zs[2], f"native delta {nat[2] / zs[2]:.3f}x zstd --patch-from -3's (target 1.10)")
     return 1 if failures else 0
 
 

@@ -64,7 +64,10 @@ def test_encode_decode_round_trip(files: Path, backend: str) -> None:
     assert (files / "out").read_bytes() == NEW
 
 
-@pytest.mark.parametrize(("method", "magic"), [("auto", b"\x28\xb5\x2f\xfd"), ("zstd", b"\x28\xb5\x2f\xfd"), ("vcdiff", b"\xd6\xc3\xc4"), ("xdelta3", b"\xd6\xc3\xc4")])
+@pytest.mark.parametrize(
+    ("method", "magic"),
+    [("auto", b"\x28\xb5\x2f\xfd"), ("zstd", b"\x28\xb5\x2f\xfd"), ("vcdiff", b"\xd6\xc3\xc4"), ("xdelta3", b"\xd6\xc3\xc4")],
+)
 def test_standard_output_and_methods(files: Path, method: str, magic: bytes) -> None:
     r = cli("delta", "encode", str(files / "old"), str(files / "new"), "-o", "-", "--method", method)
     assert r.returncode == 0 and r.stdout.startswith(magic)

@@ -22,7 +22,9 @@ impl<'py> FromPyObject<'_, 'py> for Input<'py> {
         }
         let buf = PyBuffer::<u8>::get(&obj)?;
         if !buf.is_c_contiguous() {
-            return Err(pyo3::exceptions::PyValueError::new_err("buffer must be C-contiguous"));
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "buffer must be C-contiguous",
+            ));
         }
         Ok(Input::Buffer(buf))
     }

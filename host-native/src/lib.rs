@@ -15,7 +15,11 @@ use pyo3::prelude::*;
 /// The crate version, the profile and the target it was built for.
 #[pyfunction]
 fn build_info() -> (String, String, String) {
-    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
     (
         env!("CARGO_PKG_VERSION").to_string(),
         profile.to_string(),

@@ -44,7 +44,16 @@ const ENOSPC: c_int = 28;
 /// The library's sizes are 32-bit.
 const MAX_SIZE: u64 = u32::MAX as u64;
 
-type MemoryFn = unsafe extern "C" fn(*const u8, c_uint, *const u8, c_uint, *mut u8, *mut c_uint, c_uint, c_int) -> c_int;
+type MemoryFn = unsafe extern "C" fn(
+    *const u8,
+    c_uint,
+    *const u8,
+    c_uint,
+    *mut u8,
+    *mut c_uint,
+    c_uint,
+    c_int,
+) -> c_int;
 
 fn strerror(ret: c_int) -> String {
     // SAFETY: xd3_strerror returns a static string for any code.
@@ -57,7 +66,13 @@ fn strerror(ret: c_int) -> String {
 }
 
 /// Runs `f` with an output buffer of `size` bytes; `Err(ENOSPC)` when it is too small.
-fn run(f: MemoryFn, input: &[u8], source: &[u8], size: u64, flags: c_int) -> Result<Vec<u8>, c_int> {
+fn run(
+    f: MemoryFn,
+    input: &[u8],
+    source: &[u8],
+    size: u64,
+    flags: c_int,
+) -> Result<Vec<u8>, c_int> {
     let mut out = Vec::<u8>::with_capacity(size as usize);
     let mut written: c_uint = 0;
     // SAFETY: both inputs are valid for their lengths (checked < 4 GiB), the
@@ -84,7 +99,14 @@ fn run(f: MemoryFn, input: &[u8], source: &[u8], size: u64, flags: c_int) -> Res
 }
 
 /// Tries growing output sizes up to `cap`; `Err(ENOSPC)` when even `cap` is too small.
-fn run_growing(f: MemoryFn, input: &[u8], source: &[u8], first: u64, cap: u64, flags: c_int) -> Result<Vec<u8>, c_int> {
+fn run_growing(
+    f: MemoryFn,
+    input: &[u8],
+    source: &[u8],
+    first: u64,
+    cap: u64,
+    flags: c_int,
+) -> Result<Vec<u8>, c_int> {
     let mut size = first.min(cap);
     loop {
         match run(f, input, source, size, flags) {
@@ -114,14 +136,23 @@ pub fn xdelta3_encode(py: Python<'_>, old: Input<'_>, new: Input<'_>) -> PyResul
     let cap = (new.len() as u64 + new.len() as u64 / 8 + 65_536).min(MAX_SIZE);
     match py.detach(|| run_growing(xd3_encode_memory, new, old, first, cap, XD3_ADLER32)) {
         Ok(out) => Ok(PyBytes::new(py, &out).unbind()),
-        Err(ret) => Err(delta_error(py, format!("the xdelta3 library failed to encode: {}", strerror(ret)), "internal")),
+        Err(ret) => Err(delta_error(
+            py,
+            format!("the xdelta3 library failed to encode: {}", strerror(ret)),
+            "internal",
+        )),
     }
 }
 
 /// The new version from `old` and a VCDIFF `delta`, by the xdelta3 library;
 /// checksums in the delta are verified.
 #[pyfunction]
-pub fn xdelta3_decode(py: Python<'_>, old: Input<'_>, delta: Input<'_>, max_output: u64) -> PyResult<Py<PyBytes>> {
+pub fn xdelta3_decode(
+    py: Python<'_>,
+    old: Input<'_>,
+    delta: Input<'_>,
+    max_output: u64,
+) -> PyResult<Py<PyBytes>> {
     let (old, delta) = (old.as_slice(), delta.as_slice());
     check_sizes(py, old, delta)?;
     let cap = max_output.min(MAX_SIZE - 1);

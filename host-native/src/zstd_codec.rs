@@ -25,14 +25,20 @@ fn window_log_for(n: u64) -> u32 {
 
 fn compress_frame(data: &[u8], level: i32, prefix: Option<&[u8]>) -> Result<Vec<u8>, String> {
     let mut cctx = CCtx::create();
-    cctx.set_parameter(CParameter::CompressionLevel(level)).map_err(name)?;
-    cctx.set_parameter(CParameter::ChecksumFlag(true)).map_err(name)?;
-    cctx.set_parameter(CParameter::ContentSizeFlag(true)).map_err(name)?;
-    cctx.set_pledged_src_size(Some(data.len() as u64)).map_err(name)?;
+    cctx.set_parameter(CParameter::CompressionLevel(level))
+        .map_err(name)?;
+    cctx.set_parameter(CParameter::ChecksumFlag(true))
+        .map_err(name)?;
+    cctx.set_parameter(CParameter::ContentSizeFlag(true))
+        .map_err(name)?;
+    cctx.set_pledged_src_size(Some(data.len() as u64))
+        .map_err(name)?;
     if let Some(prefix) = prefix {
         let window = window_log_for(prefix.len() as u64 + data.len() as u64);
-        cctx.set_parameter(CParameter::WindowLog(window)).map_err(name)?;
-        cctx.set_parameter(CParameter::EnableLongDistanceMatching(true)).map_err(name)?;
+        cctx.set_parameter(CParameter::WindowLog(window))
+            .map_err(name)?;
+        cctx.set_parameter(CParameter::EnableLongDistanceMatching(true))
+            .map_err(name)?;
         cctx.ref_prefix(prefix).map_err(name)?;
     }
     let mut out = Vec::with_capacity(zstd_safe::compress_bound(data.len()));
@@ -40,10 +46,18 @@ fn compress_frame(data: &[u8], level: i32, prefix: Option<&[u8]>) -> Result<Vec<
     Ok(out)
 }
 
-fn compress(py: Python<'_>, data: &[u8], level: i32, prefix: Option<&[u8]>) -> PyResult<Py<PyBytes>> {
+fn compress(
+    py: Python<'_>,
+    data: &[u8],
+    level: i32,
+    prefix: Option<&[u8]>,
+) -> PyResult<Py<PyBytes>> {
     let (lo, hi) = (zstd_safe::min_c_level(), zstd_safe::max_c_level());
     if !(lo..=hi).contains(&level) {
-        return Err(argument_error(py, format!("zstd level must be between {lo} and {hi}")));
+        return Err(argument_error(
+            py,
+            format!("zstd level must be between {lo} and {hi}"),
+        ));
     }
     let out = py
         .detach(|| compress_frame(data, level, prefix))
@@ -61,7 +75,8 @@ fn decompress_frame(
 ) -> Result<usize, String> {
     let corrupt = name;
     let mut dctx = DCtx::create();
-    dctx.set_parameter(DParameter::WindowLogMax(window_log)).map_err(corrupt)?;
+    dctx.set_parameter(DParameter::WindowLogMax(window_log))
+        .map_err(corrupt)?;
     if let Some(p) = prefix {
         dctx.ref_prefix(p).map_err(corrupt)?;
     }
@@ -94,7 +109,11 @@ fn decompress(
     max_output: u64,
     max_window_log: u32,
 ) -> PyResult<Py<PyBytes>> {
-    let what = if prefix.is_some() { "zstd delta" } else { "zstd frame" };
+    let what = if prefix.is_some() {
+        "zstd delta"
+    } else {
+        "zstd frame"
+    };
     let size = match zstd_safe::get_frame_content_size(frame) {
         Ok(Some(n)) => n,
         Ok(None) => {
@@ -117,7 +136,9 @@ fn decompress(
     }
     let prefix_len = prefix.map_or(0, |p| p.len() as u64);
     // The window this frame may need follows from the sizes, under the caller's cap.
-    let window_log = window_log_for(prefix_len + size).max(WINDOW_LOG_DEFAULT).min(max_window_log);
+    let window_log = window_log_for(prefix_len + size)
+        .max(WINDOW_LOG_DEFAULT)
+        .min(max_window_log);
     let mut failure = None;
     let bytes = PyBytes::new_with(py, size as usize, |buf| {
         match py.detach(|| decompress_frame(frame, prefix, window_log, buf)) {
@@ -130,8 +151,16 @@ fn decompress(
     match failure {
         None => Ok(bytes.unbind()),
         Some(m) => {
-            let hint = if prefix.is_some() { " (corrupt delta, or wrong source)" } else { "" };
-            Err(delta_error(py, format!("cannot decode the {what}: {m}{hint}"), "corrupt"))
+            let hint = if prefix.is_some() {
+                " (corrupt delta, or wrong source)"
+            } else {
+                ""
+            };
+            Err(delta_error(
+                py,
+                format!("cannot decode the {what}: {m}{hint}"),
+                "corrupt",
+            ))
         }
     }
 }
@@ -140,7 +169,10 @@ fn check_window_log(py: Python<'_>, w: u32) -> PyResult<u32> {
     if (10..=WINDOW_LOG_MAX).contains(&w) {
         Ok(w)
     } else {
-        Err(argument_error(py, format!("max_window_log must be between 10 and {WINDOW_LOG_MAX}")))
+        Err(argument_error(
+            py,
+            format!("max_window_log must be between 10 and {WINDOW_LOG_MAX}"),
+        ))
     }
 }
 
@@ -154,7 +186,12 @@ pub fn zstd_compress(py: Python<'_>, data: Input<'_>, level: i32) -> PyResult<Py
 /// The content of one zstd frame, refusing frames over `max_output` bytes.
 #[pyfunction]
 #[pyo3(signature = (frame, max_output, max_window_log=WINDOW_LOG_MAX))]
-pub fn zstd_decompress(py: Python<'_>, frame: Input<'_>, max_output: u64, max_window_log: u32) -> PyResult<Py<PyBytes>> {
+pub fn zstd_decompress(
+    py: Python<'_>,
+    frame: Input<'_>,
+    max_output: u64,
+    max_window_log: u32,
+) -> PyResult<Py<PyBytes>> {
     let w = check_window_log(py, max_window_log)?;
     decompress(py, frame.as_slice(), None, max_output, w)
 }
@@ -167,7 +204,12 @@ fn overlaps(a: &[u8], b: &[u8]) -> bool {
 /// A zstd patch-from delta: `new` compressed with `old` as reference prefix.
 #[pyfunction]
 #[pyo3(signature = (old, new, level=3))]
-pub fn zstd_patch_encode(py: Python<'_>, old: Input<'_>, new: Input<'_>, level: i32) -> PyResult<Py<PyBytes>> {
+pub fn zstd_patch_encode(
+    py: Python<'_>,
+    old: Input<'_>,
+    new: Input<'_>,
+    level: i32,
+) -> PyResult<Py<PyBytes>> {
     let (old, new) = (old.as_slice(), new.as_slice());
     // zstd finds no match in a prefix that shares memory with the input
     // (encode(v, v) with the same object): give it a copy then.

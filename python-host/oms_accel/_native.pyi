@@ -4,7 +4,7 @@ Inputs are bytes or any C-contiguous buffer of unsigned bytes, read without a
 copy; errors are the package's own (DeltaError, LimitError, AccelArgumentError).
 """
 
-from collections.abc import Buffer
+from typing_extensions import Buffer
 
 __version__: str
 ZSTD_VERSION: str

@@ -17,7 +17,7 @@ from typing import Any
 
 from . import __version__
 from .backends import backend_report
-from .delta import DeltaEncoder
+from .delta import DeltaEncoder, Method
 from .errors import AccelError
 from .limits import Limits
 
@@ -130,7 +130,7 @@ def _info(args: argparse.Namespace) -> int:
 
 def _encoder(args: argparse.Namespace, max_output: int | None = None) -> DeltaEncoder:
     limits = Limits(timeout_s=args.timeout, **({"max_output_bytes": max_output} if max_output is not None else {}))
-    method = getattr(args, "method", "auto")
+    method: Method = getattr(args, "method", "auto")
     if args.backend in ("wasm", "python") and method == "auto":
         method = "vcdiff"
     return DeltaEncoder(args.backend, method=method, level=getattr(args, "level", 3), limits=limits)

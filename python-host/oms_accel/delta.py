@@ -203,7 +203,9 @@ class DeltaEncoder:
             return self._wasm_file_op("file-encoder", [old_p, new_p], [self._options()], out_path, progress)
         with _mapped(old_p) as old, _mapped(new_p) as new:
             new_size = len(new)
-            delta = self.encode(old, new) if self.method != "vcdiff" else _vcdiff.encode(old, new, self.checksum, progress, self._deadline())
+            delta = (
+                self.encode(old, new) if self.method != "vcdiff" else _vcdiff.encode(old, new, self.checksum, progress, self._deadline())
+            )
         with atomic_output(out_path) as out:
             out.write(delta)
         if progress:
@@ -232,7 +234,9 @@ class DeltaEncoder:
             progress(delta_size, delta_size)
         return len(new)
 
-    def _wasm_file_op(self, resource: str, inputs: list[str], extra: list[Any], out_path: PathLike, progress: ProgressCallback | None) -> int:
+    def _wasm_file_op(
+        self, resource: str, inputs: list[str], extra: list[Any], out_path: PathLike, progress: ProgressCallback | None
+    ) -> int:
         """Runs a file resource one window per call: each call gets the full time
         limit, and progress is reported between windows. The inputs are read in
         place through read-only preopens; the output goes to the scratch
