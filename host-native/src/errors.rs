@@ -15,6 +15,10 @@ pub fn delta_error(py: Python<'_>, message: impl Into<String>, code: &str) -> Py
     raise(py, "DeltaError", message, code)
 }
 
+pub fn compression_error(py: Python<'_>, message: impl Into<String>, code: &str) -> PyErr {
+    raise(py, "CompressionError", message, code)
+}
+
 pub fn limit_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
     raise(py, "LimitError", message, "limit-exceeded")
 }

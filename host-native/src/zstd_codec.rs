@@ -4,7 +4,7 @@
 //! checksum, so a wrong source or a corrupt delta is detected.
 
 use crate::buffer::Input;
-use crate::errors::{argument_error, delta_error, limit_error};
+use crate::errors::{argument_error, compression_error, delta_error, limit_error};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use zstd::zstd_safe::{self, CCtx, CParameter, DCtx, DParameter, InBuffer, OutBuffer};
@@ -61,7 +61,7 @@ fn compress(
     }
     let out = py
         .detach(|| compress_frame(data, level, prefix))
-        .map_err(|e| delta_error(py, format!("zstd failed to compress: {e}"), "internal"))?;
+        .map_err(|e| compression_error(py, format!("zstd failed to compress: {e}"), "internal"))?;
     Ok(PyBytes::new(py, &out).unbind())
 }
 
@@ -114,19 +114,26 @@ fn decompress(
     } else {
         "zstd frame"
     };
+    // A bad delta is a DeltaError; a bad plain frame a CompressionError.
+    let error = |message: String, code: &str| {
+        if prefix.is_some() {
+            delta_error(py, message, code)
+        } else {
+            compression_error(py, message, code)
+        }
+    };
     let size = match zstd_safe::get_frame_content_size(frame) {
         Ok(Some(n)) => n,
         Ok(None) => {
-            return Err(delta_error(
-                py,
+            return Err(error(
                 format!("the {what} does not record its size; frames from oms-accel and from `zstd` on files do"),
                 "unsupported",
             ))
         }
         Err(_) if frame.len() < 4 || frame[..4] != [0x28, 0xB5, 0x2F, 0xFD] => {
-            return Err(delta_error(py, format!("not a {what} (bad magic bytes)"), "corrupt"))
+            return Err(error(format!("not a {what} (bad magic bytes)"), "corrupt"))
         }
-        Err(_) => return Err(delta_error(py, format!("the {what} header is truncated or corrupt"), "truncated")),
+        Err(_) => return Err(error(format!("the {what} header is truncated or corrupt"), "truncated")),
     };
     if size > max_output {
         return Err(limit_error(
@@ -156,8 +163,7 @@ fn decompress(
             } else {
                 ""
             };
-            Err(delta_error(
-                py,
+            Err(error(
                 format!("cannot decode the {what}: {m}{hint}"),
                 "corrupt",
             ))

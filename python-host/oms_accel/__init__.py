@@ -15,7 +15,7 @@ from __future__ import annotations
 from .backends import available_backends, backend_report
 from .compression import compress, decompress
 from .delta import DeltaEncoder, RustDeltaEncoder, detect_format
-from .errors import AccelArgumentError, AccelError, BackendUnavailableError, DeltaError, LimitError
+from .errors import AccelArgumentError, AccelError, BackendUnavailableError, CompressionError, DeltaError, LimitError
 from .limits import Limits
 
 __version__ = "0.1.0"
@@ -24,6 +24,7 @@ __all__ = [
     "AccelArgumentError",
     "AccelError",
     "BackendUnavailableError",
+    "CompressionError",
     "DeltaEncoder",
     "DeltaError",
     "LimitError",

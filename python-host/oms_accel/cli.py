@@ -113,7 +113,7 @@ def _info(args: argparse.Namespace) -> int:
         from . import _native
 
         version, profile, target = _native.build_info()
-        info["native"] = f"{version} ({profile}, {target})"
+        info["native"] = f"{version} ({profile}, {target}), zstd {_native.ZSTD_VERSION}"
     if args.json:
         print(json.dumps(info, indent=2))
     else:

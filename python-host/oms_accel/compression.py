@@ -28,7 +28,7 @@ def decompress(data: Any, max_output_size: int = DEFAULT_MAX_OUTPUT, max_window_
     """The content of one zstd frame.
 
     Raises:
-        DeltaError: not a zstd frame, corrupt, truncated, or without a recorded size.
+        CompressionError: not a zstd frame, corrupt, truncated, or without a recorded size.
         LimitError: the content is larger than `max_output_size`.
     """
     with byte_views(data=data) as (view,):

@@ -170,7 +170,7 @@ class DeltaEncoder:
     def _decode(self, old_b: bytes | memoryview, delta_b: bytes | memoryview) -> bytes:
         cap = self.limits.max_output_bytes
         if detect_format(delta_b) == "zstd":
-            return bytes(_native().zstd_patch_decode(old_b, delta_b, cap))
+            return bytes(_native().zstd_patch_decode(old_b, delta_b, cap, self.limits.zstd_max_window_log))
         # VCDIFF is read by our own decoder whichever method made it: the
         # xdelta3 library's decoder (``_native.xdelta3_decode``) accepts a delta
         # cut between windows, or with no window at all, as complete.

@@ -20,6 +20,10 @@ class DeltaError(AccelError):
     checksum, or uses a feature this library does not support."""
 
 
+class CompressionError(AccelError):
+    """A zstd frame is corrupt, truncated, or does not record its size."""
+
+
 class LimitError(AccelError):
     """A limit was reached: output size, memory or run time."""
 

@@ -18,11 +18,14 @@ class Limits:
         timeout_s: the most wall-clock seconds one call into the component may run
             (enforced by epoch interruption; granularity about 20 ms).
         max_output_bytes: the most bytes one decode may produce.
+        zstd_max_window_log: the largest zstd window (2**n bytes) a frame may ask
+            for; a patch-from delta needs about old + new. At most 31.
     """
 
     memory_bytes: int = 2 << 30
     timeout_s: float = 120.0
     max_output_bytes: int = DEFAULT_MAX_OUTPUT
+    zstd_max_window_log: int = 31
 
     def __post_init__(self) -> None:
         from .errors import AccelArgumentError
@@ -33,3 +36,5 @@ class Limits:
             raise AccelArgumentError("timeout_s must be positive")
         if self.max_output_bytes < 0:
             raise AccelArgumentError("max_output_bytes must not be negative")
+        if not 10 <= self.zstd_max_window_log <= 31:
+            raise AccelArgumentError("zstd_max_window_log must be between 10 and 31")
