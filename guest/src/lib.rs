@@ -5,6 +5,7 @@
 //! WIT world in `../wit`.
 
 pub mod error;
+pub mod json;
 pub mod vcdiff;
 
 #[cfg(target_arch = "wasm32")]

@@ -15,7 +15,18 @@ from __future__ import annotations
 from .backends import available_backends, backend_report
 from .compression import compress, decompress
 from .delta import DeltaEncoder, RustDeltaEncoder, detect_format
-from .errors import AccelArgumentError, AccelError, BackendUnavailableError, CompressionError, DeltaError, LimitError
+from .errors import (
+    AccelArgumentError,
+    AccelError,
+    BackendUnavailableError,
+    CompressionError,
+    DeltaError,
+    JsonError,
+    LimitError,
+    PatchError,
+    SchemaError,
+)
+from .json_processor import Document, JsonProcessor, NdjsonRecord, RustJsonProcessor, Schema, ValidationError
 from .limits import Limits
 
 __version__ = "0.1.0"
@@ -27,9 +38,18 @@ __all__ = [
     "CompressionError",
     "DeltaEncoder",
     "DeltaError",
+    "Document",
+    "JsonError",
+    "JsonProcessor",
     "LimitError",
     "Limits",
+    "NdjsonRecord",
+    "PatchError",
     "RustDeltaEncoder",
+    "RustJsonProcessor",
+    "Schema",
+    "SchemaError",
+    "ValidationError",
     "__version__",
     "available_backends",
     "backend_report",

@@ -215,6 +215,9 @@ class Instance:
         self._finalizer = weakref.finalize(self, shutil.rmtree, self.scratch, True)
         self._stderr = bytearray()
         self.dead = False
+        # Calls are serialized per instance: a document or schema made on one
+        # thread may be used from another, and a Store is not thread-safe.
+        self.lock = threading.RLock()
         wasi = wasmtime.WasiConfig()
         wasi.preopen_dir(self.scratch, "/scratch")
         for i, d in enumerate(read_only_dirs):
@@ -257,15 +260,18 @@ class Instance:
         """Calls an export under this instance's time limit. A WIT ``error``
         result becomes `error(code, message)` (or LimitError /
         AccelArgumentError for those codes); a trap kills the instance."""
-        f = self.func(interface, name)
-        self.store.set_epoch_deadline(int(self.limits.timeout_s / TICK_S) + 2)
-        self._stderr.clear()
-        try:
-            result = f(self.store, *args)
-        except (self._wasmtime.WasmtimeError, self._wasmtime.Trap) as e:
-            exc = self._trap_error(str(e), error)
-            self.close()  # a trapped instance is unusable: free its memory and scratch now
-            raise exc from None
+        with self.lock:
+            if self.dead:
+                raise AccelError("the component instance was reset after an error")
+            f = self.func(interface, name)
+            self.store.set_epoch_deadline(int(self.limits.timeout_s / TICK_S) + 2)
+            self._stderr.clear()
+            try:
+                result = f(self.store, *args)
+            except (self._wasmtime.WasmtimeError, self._wasmtime.Trap) as e:
+                exc = self._trap_error(str(e), error)
+                self.close()  # a trapped instance is unusable: free its memory and scratch now
+                raise exc from None
         return unwrap(result, error)
 
     def _trap_error(self, message: str, error: ErrorFactory) -> AccelError:
@@ -297,11 +303,11 @@ def unwrap(result: Any, error: ErrorFactory) -> Any:
 
 
 def to_exception(err: Any, error: ErrorFactory) -> AccelError:
+    """A WIT error as an exception: limits are LimitError everywhere; the
+    capability's factory maps the rest (and decides on invalid-argument)."""
     code, message = str(err.code), str(err.message)
     if code == "limit-exceeded":
         return LimitError(message, code)
-    if code == "invalid-argument":
-        return AccelArgumentError(message, code)
     return error(code, message)
 
 

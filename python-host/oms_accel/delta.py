@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from . import _vcdiff, backends
 from ._files import PathLike, atomic_output, byte_views, move_into_place, require_file
-from .errors import AccelArgumentError, BackendUnavailableError, DeltaError
+from .errors import AccelArgumentError, AccelError, BackendUnavailableError, DeltaError
 from .limits import Limits
 
 DELTA_INTERFACE = "oms:accel/delta@0.1.0"
@@ -41,7 +41,9 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 ProgressCallback = Callable[[int, int], None]
 
 
-def _delta_error(code: str, message: str) -> DeltaError:
+def _delta_error(code: str, message: str) -> AccelError:
+    if code == "invalid-argument":
+        return AccelArgumentError(message, code)
     return DeltaError(message, code)
 
 

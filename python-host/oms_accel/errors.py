@@ -24,6 +24,24 @@ class CompressionError(AccelError):
     """A zstd frame is corrupt, truncated, or does not record its size."""
 
 
+class JsonError(AccelError):
+    """Invalid JSON. ``line`` and ``column`` (1-based, in characters) say where,
+    when known."""
+
+    def __init__(self, message: str, code: str | None = "corrupt", line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message, code)
+        self.line = line
+        self.column = column
+
+
+class SchemaError(AccelError):
+    """A JSON Schema that is not valid for its draft, or names a missing resource."""
+
+
+class PatchError(JsonError):
+    """A JSON Patch that is malformed, or whose operation does not apply."""
+
+
 class LimitError(AccelError):
     """A limit was reached: output size, memory or run time."""
 

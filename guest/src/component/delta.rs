@@ -1,38 +1,13 @@
-//! The WIT export layer (wasm32 only): maps the `oms:accel` world onto the
-//! plain Rust modules. No logic lives here beyond argument conversion.
+//! Exports of the `delta` interface.
 
+use super::exports::oms::accel::delta;
+use super::oms::accel::types;
+use super::Component;
 use crate::vcdiff::{self, Decoder, EncodeOptions, Encoder, FileSource, Progress};
-use crate::{Error, ErrorCode};
+use crate::Error;
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
-
-wit_bindgen::generate!({ world: "accel", path: "../wit" });
-
-use exports::oms::accel::delta;
-use oms::accel::types;
-
-struct Component;
-export!(Component);
-
-impl From<Error> for types::Error {
-    fn from(e: Error) -> Self {
-        let code = match e.code {
-            ErrorCode::Corrupt => types::ErrorCode::Corrupt,
-            ErrorCode::Truncated => types::ErrorCode::Truncated,
-            ErrorCode::WrongSource => types::ErrorCode::WrongSource,
-            ErrorCode::ChecksumMismatch => types::ErrorCode::ChecksumMismatch,
-            ErrorCode::LimitExceeded => types::ErrorCode::LimitExceeded,
-            ErrorCode::Unsupported => types::ErrorCode::Unsupported,
-            ErrorCode::InvalidArgument => types::ErrorCode::InvalidArgument,
-            ErrorCode::Io => types::ErrorCode::Io,
-        };
-        types::Error {
-            code,
-            message: e.message,
-        }
-    }
-}
 
 impl From<delta::EncodeOptions> for EncodeOptions {
     fn from(o: delta::EncodeOptions) -> Self {
@@ -106,7 +81,7 @@ fn open_decoder(
 
 /// A file operation driven one window per call. After an error it stays
 /// failed, and its partial output file is removed.
-struct Stepper<T> {
+pub struct Stepper<T> {
     state: RefCell<Result<T, Error>>,
     out_path: String,
 }
@@ -139,8 +114,8 @@ impl<T> Stepper<T> {
     }
 }
 
-struct EncoderResource(Stepper<FileEncoder>);
-struct DecoderResource(Stepper<FileDecoder>);
+pub struct EncoderResource(Stepper<FileEncoder>);
+pub struct DecoderResource(Stepper<FileDecoder>);
 
 impl delta::GuestFileEncoder for EncoderResource {
     fn new(

@@ -1,0 +1,110 @@
+//! JSON Schema validation with the `jsonschema` crate: a schema is compiled
+//! once (with any extra resources its `$ref`s name) and then validates many
+//! documents.
+
+use crate::{Error, ErrorCode, Result};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Draft {
+    Draft4,
+    Draft6,
+    Draft7,
+    Draft201909,
+    Draft202012,
+}
+
+impl Draft {
+    fn to_jsonschema(self) -> jsonschema::Draft {
+        match self {
+            Draft::Draft4 => jsonschema::Draft::Draft4,
+            Draft::Draft6 => jsonschema::Draft::Draft6,
+            Draft::Draft7 => jsonschema::Draft::Draft7,
+            Draft::Draft201909 => jsonschema::Draft::Draft201909,
+            Draft::Draft202012 => jsonschema::Draft::Draft202012,
+        }
+    }
+}
+
+/// One way a document fails its schema: where in the document (an RFC 6901
+/// pointer), which keyword of the schema (a pointer into the schema), and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub instance_path: String,
+    pub schema_path: String,
+    pub message: String,
+}
+
+pub struct Schema {
+    validator: jsonschema::Validator,
+}
+
+impl Schema {
+    /// Compiles `schema` for `draft` (None: the schema's `$schema`, else
+    /// 2020-12). `resources` are (URI, schema) pairs its `$ref`s may name;
+    /// nothing is fetched from a network.
+    pub fn compile(schema: &Value, draft: Option<Draft>, resources: Vec<(String, Value)>) -> Result<Self> {
+        let mut options = jsonschema::options();
+        if let Some(d) = draft {
+            options = options.with_draft(d.to_jsonschema());
+        }
+        for (uri, contents) in resources {
+            options = options.with_resource(uri, jsonschema::Resource::from_contents(contents));
+        }
+        let validator = options
+            .build(schema)
+            .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("invalid schema: {e}")))?;
+        Ok(Schema { validator })
+    }
+
+    pub fn is_valid(&self, instance: &Value) -> bool {
+        self.validator.is_valid(instance)
+    }
+
+    /// Every violation, in the order the validator finds them.
+    pub fn validate(&self, instance: &Value) -> Vec<Violation> {
+        self.validator
+            .iter_errors(instance)
+            .map(|e| Violation {
+                instance_path: e.instance_path().to_string(),
+                schema_path: e.schema_path().to_string(),
+                message: e.to_string(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn validates_and_reports_paths() {
+        let s = Schema::compile(
+            &json!({"type": "object", "properties": {"n": {"type": "integer", "minimum": 3}}, "required": ["n"]}),
+            None,
+            vec![],
+        )
+        .unwrap();
+        assert!(s.is_valid(&json!({"n": 5})));
+        let v = s.validate(&json!({"n": 1}));
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].instance_path, "/n");
+        assert_eq!(v[0].schema_path, "/properties/n/minimum");
+        assert_eq!(s.validate(&json!({})).len(), 1);
+    }
+
+    #[test]
+    fn invalid_schema_and_resources() {
+        let e = Schema::compile(&json!({"type": 12}), None, vec![]).err().unwrap();
+        assert_eq!(e.code, ErrorCode::InvalidArgument);
+        let s = Schema::compile(
+            &json!({"$ref": "http://example.com/int.json"}),
+            Some(Draft::Draft7),
+            vec![("http://example.com/int.json".into(), json!({"type": "integer"}))],
+        )
+        .unwrap();
+        assert!(s.is_valid(&json!(3)) && !s.is_valid(&json!("x")));
+    }
+}

@@ -1,0 +1,245 @@
+"""The pure-Python JSON backend: the standard library's parser made strict,
+`jsonschema` for validation, `jsonpatch` for RFC 6902, and RFC 7396 and RFC
+8785 written here. Values are plain Python objects."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from .errors import AccelArgumentError, JsonError, LimitError, PatchError, SchemaError
+
+DRAFTS = {"4": "Draft4Validator", "6": "Draft6Validator", "7": "Draft7Validator", "2019-09": "Draft201909Validator", "2020-12": "Draft202012Validator"}
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse(text: str, max_size: int) -> Any:
+    """Strict RFC 8259: the standard parser already refuses trailing commas,
+    leading zeros, comments and raw control characters; NaN and Infinity are
+    refused here."""
+    if len(text) > max_size:
+        raise LimitError(f"the document is over the limit of {max_size} bytes", "limit-exceeded")
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as e:
+        raise JsonError(f"line {e.lineno} column {e.colno}: {e.msg}", "corrupt", e.lineno, e.colno) from None
+    except ValueError as e:  # NaN / Infinity
+        raise JsonError(str(e), "corrupt") from None
+    except RecursionError:
+        raise LimitError("the document nests too deeply", "limit-exceeded") from None
+
+
+def pointer_parts(pointer: str) -> list[str]:
+    if pointer and not pointer.startswith("/"):
+        raise AccelArgumentError(f"invalid JSON pointer {pointer!r}: it must be empty or start with '/'")
+    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+
+
+_MISSING = object()
+
+
+def resolve(value: Any, pointer: str) -> Any:
+    """The value at an RFC 6901 pointer, or _MISSING."""
+    for part in pointer_parts(pointer):
+        if isinstance(value, dict):
+            if part not in value:
+                return _MISSING
+            value = value[part]
+        elif isinstance(value, list):
+            if not (part.isdigit() and (part == "0" or not part.startswith("0"))) or int(part) >= len(value):
+                return _MISSING
+            value = value[int(part)]
+        else:
+            return _MISSING
+    return value
+
+
+def kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def to_text(value: Any, pretty: bool) -> str:
+    if pretty:
+        return json.dumps(value, ensure_ascii=False, indent=2, allow_nan=False)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+# --- schemas -------------------------------------------------------------------
+
+
+class CompiledSchema:
+    def __init__(self, schema: Any, draft: str | None, resources: dict[str, Any]) -> None:
+        import jsonschema
+        import jsonschema.validators
+        from referencing import Registry, Resource
+        from referencing.jsonschema import DRAFT202012, specification_with
+
+        if draft is None:
+            cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+        else:
+            cls = getattr(jsonschema, DRAFTS[draft])
+        try:
+            cls.check_schema(schema)
+        except jsonschema.SchemaError as e:
+            raise SchemaError(f"invalid schema: {e.message}", "invalid-argument") from None
+        # Resources without a $schema of their own are read as the schema's draft.
+        spec = specification_with(cls.META_SCHEMA.get("$schema", ""), default=DRAFT202012)
+        registry: Registry[Any] = Registry().with_resources(
+            (uri, Resource.from_contents(contents, default_specification=spec)) for uri, contents in resources.items()
+        )
+        self._validator = cls(schema, registry=registry)
+
+    def violations(self, value: Any) -> list[tuple[str, str, str]]:
+        import jsonschema.exceptions
+        import referencing.exceptions
+
+        try:
+            errors = list(self._validator.iter_errors(value))
+        except (referencing.exceptions.Unresolvable, jsonschema.exceptions._WrappedReferencingError) as e:
+            raise SchemaError(f"invalid schema: {e}", "invalid-argument") from None
+        return [(_pointer(e.absolute_path), _pointer(e.absolute_schema_path), e.message) for e in errors]
+
+
+def _pointer(parts: Any) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+# --- patches ------------------------------------------------------------------------
+
+
+def diff(a: Any, b: Any) -> list[Any]:
+    import jsonpatch
+
+    return list(jsonpatch.make_patch(a, b).patch)
+
+
+def apply_patch(doc: Any, patch: Any) -> Any:
+    import jsonpatch
+    import jsonpointer
+
+    if not isinstance(patch, list):
+        raise PatchError("not a JSON Patch: it must be an array of operations", "invalid-argument")
+    try:
+        return jsonpatch.JsonPatch(patch).apply(doc)
+    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, KeyError, TypeError, IndexError, ValueError) as e:
+        raise PatchError(f"the patch does not apply: {e}", "corrupt") from None
+
+
+def merge_patch(doc: Any, patch: Any) -> Any:
+    """RFC 7396, section 2."""
+    if not isinstance(patch, dict):
+        return patch
+    target = dict(doc) if isinstance(doc, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        else:
+            target[key] = merge_patch(target.get(key), value)
+    return target
+
+
+def canonicalize(value: Any) -> str:
+    """RFC 8785: keys sorted by UTF-16 code units, numbers as ECMAScript prints them."""
+    out: list[str] = []
+    _canon(value, out)
+    return "".join(out)
+
+
+def _canon(value: Any, out: list[str]) -> None:
+    if isinstance(value, dict):
+        out.append("{")
+        for i, key in enumerate(sorted(value, key=lambda k: k.encode("utf-16-be"))):
+            if i:
+                out.append(",")
+            out.append(json.dumps(key, ensure_ascii=False))
+            out.append(":")
+            _canon(value[key], out)
+        out.append("}")
+    elif isinstance(value, list):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _canon(item, out)
+        out.append("]")
+    elif isinstance(value, bool) or value is None or isinstance(value, str):
+        out.append(json.dumps(value, ensure_ascii=False))
+    else:
+        out.append(es_number(float(value)))
+
+
+def es_number(x: float) -> str:
+    """A double as ECMAScript's Number.prototype.toString prints it."""
+    if math.isnan(x) or math.isinf(x):
+        raise AccelArgumentError("NaN and Infinity have no JSON form")
+    if x == 0:
+        return "0"
+    r = repr(x)  # the shortest round-tripping digits, as ECMAScript wants
+    sign = "-" if r.startswith("-") else ""
+    r = r.lstrip("-")
+    mantissa, _, exp = r.partition("e")
+    digits = mantissa.replace(".", "")
+    point = (mantissa.index(".") if "." in mantissa else len(mantissa)) + int(exp or 0)
+    lead = len(digits) - len(digits.lstrip("0"))
+    digits, point = digits.strip("0") or "0", point - lead
+    k, n = len(digits), point
+    if k <= n <= 21:
+        s = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        s = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        s = "0." + "0" * -n + digits
+    else:
+        e = n - 1
+        s = digits[0] + ("." + digits[1:] if k > 1 else "") + "e" + ("+" if e > 0 else "-") + str(abs(e))
+    return sign + s
+
+
+# --- NDJSON -----------------------------------------------------------------------------
+
+
+def iter_ndjson(path: str, schema: CompiledSchema | None, fields: list[str], max_size: int) -> Iterator[dict[str, Any]]:
+    """The same records the component's reader reports, one line at a time."""
+    for f in fields:
+        pointer_parts(f)
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            if len(raw) > max_size:
+                yield {"line": number, "valid": False, "error": f"the record is over the limit of {max_size} bytes"}
+                continue
+            text = raw.strip(b" \t\r\n")
+            if not text:
+                continue
+            try:
+                value = parse(text.decode("utf-8"), max_size)
+            except UnicodeDecodeError as e:
+                yield {"line": number, "valid": False, "error": f"invalid UTF-8 at byte {e.start}"}
+                continue
+            except (JsonError, LimitError) as e:
+                yield {"line": number, "valid": False, "error": str(e)}
+                continue
+            record: dict[str, Any] = {"line": number}
+            if schema is not None:
+                errors = schema.violations(value)
+                record["valid"] = not errors
+                record["errors"] = [{"instance_path": i, "schema_path": s, "message": m} for i, s, m in errors]
+            else:
+                record["valid"] = True
+            if fields:
+                record["fields"] = {f: (None if (v := resolve(value, f)) is _MISSING else v) for f in fields}
+            elif schema is None:
+                record["value"] = value
+            yield record
