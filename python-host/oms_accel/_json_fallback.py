@@ -85,6 +85,7 @@ class CompiledSchema:
         import jsonschema
         import jsonschema.validators
         from referencing import Registry, Resource
+        from referencing.exceptions import NoSuchResource
         from referencing.jsonschema import DRAFT202012, specification_with
 
         if draft is None:
@@ -95,11 +96,17 @@ class CompiledSchema:
             cls.check_schema(schema)
         except jsonschema.SchemaError as e:
             raise SchemaError(f"invalid schema: {e.message}", "invalid-argument") from None
-        # Resources without a $schema of their own are read as the schema's draft.
+        # Resources are served on demand (only those a $ref reaches are read),
+        # as the schema's draft unless they name their own; nothing is fetched.
         spec = specification_with(cls.META_SCHEMA.get("$schema", ""), default=DRAFT202012)
-        registry: Registry[Any] = Registry().with_resources(
-            (uri, Resource.from_contents(contents, default_specification=spec)) for uri, contents in resources.items()
-        )
+
+        def retrieve(uri: str) -> Resource[Any]:
+            key = uri.rstrip("#")
+            if key not in resources:
+                raise NoSuchResource(ref=uri)
+            return Resource.from_contents(resources[key], default_specification=spec)
+
+        registry: Registry[Any] = Registry(retrieve=retrieve)  # type: ignore[call-arg]
         self._validator = cls(schema, registry=registry)
 
     def violations(self, value: Any) -> list[tuple[str, str, str]]:

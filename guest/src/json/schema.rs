@@ -4,6 +4,7 @@
 
 use crate::{Error, ErrorCode, Result};
 use serde_json::Value;
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Draft {
@@ -35,6 +36,20 @@ pub struct Violation {
     pub message: String,
 }
 
+/// The caller's resources, served to `$ref`s on demand (so a resource that
+/// no reference reaches is never resolved); nothing else can be retrieved.
+struct Resources(HashMap<String, Value>);
+
+impl jsonschema::Retrieve for Resources {
+    fn retrieve(&self, uri: &jsonschema::Uri<String>) -> std::result::Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        let key = uri.as_str().trim_end_matches('#');
+        self.0
+            .get(key)
+            .cloned()
+            .ok_or_else(|| format!("{key} is not among the resources given (nothing is fetched from a network)").into())
+    }
+}
+
 pub struct Schema {
     validator: jsonschema::Validator,
 }
@@ -44,12 +59,9 @@ impl Schema {
     /// 2020-12). `resources` are (URI, schema) pairs its `$ref`s may name;
     /// nothing is fetched from a network.
     pub fn compile(schema: &Value, draft: Option<Draft>, resources: Vec<(String, Value)>) -> Result<Self> {
-        let mut options = jsonschema::options();
+        let mut options = jsonschema::options().with_retriever(Resources(resources.into_iter().collect()));
         if let Some(d) = draft {
             options = options.with_draft(d.to_jsonschema());
-        }
-        for (uri, contents) in resources {
-            options = options.with_resource(uri, jsonschema::Resource::from_contents(contents));
         }
         let validator = options
             .build(schema)
