@@ -136,7 +136,8 @@ def test_compiled_component_is_cached_and_a_corrupt_cache_is_replaced(
     cached.write_bytes(good[: len(good) // 2])  # a torn write
     assert _info_in_subprocess(tmp_path) == str(cached)
     assert cached.read_bytes() == good  # recompiled, atomically replaced
-    assert [p.name for p in tmp_path.iterdir()] == [cached.name]  # no temporary left
+    # The compiled component and its checksum, no temporary left.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [cached.name, cached.with_suffix(".sha256").name]
 
 
 def test_cache_key_changes_with_the_component(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

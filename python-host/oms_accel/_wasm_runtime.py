@@ -40,7 +40,8 @@ ENV_SCRATCH = "OMS_ACCEL_SCRATCH_DIR"
 TICK_S = 0.02
 #: Engine settings that change compiled code; part of the cache key.
 ENGINE_SETTINGS = "epoch_interruption=1;opt=speed;signals_based_traps=0"
-_CACHE_MAGIC = b"OMSACCEL-CWASM-1"
+#: Compiled components kept in the cache (one per component build and engine).
+CACHE_KEEP = 4
 
 ErrorFactory = Callable[[str, str], AccelError]
 
@@ -157,14 +158,20 @@ class Runtime:
 
     def _load_compiled(self, wasm: bytes) -> Any:
         """Deserializes the cached compilation if it is intact and matches, else
-        compiles and atomically replaces the cache file."""
+        compiles and atomically replaces the cache file.
+
+        The cache is the raw serialized component, which wasmtime maps from the
+        file without a copy in Python (it is tens of MB), beside a sidecar with
+        its sha256, checked in streaming before it is trusted."""
         Component = self._wasmtime.component.Component
         path = self._cache_file()
+        sidecar = path.with_suffix(".sha256")
         with contextlib.suppress(OSError, self._wasmtime.WasmtimeError, ValueError):
-            blob = path.read_bytes()
-            digest, payload = blob[len(_CACHE_MAGIC) : len(_CACHE_MAGIC) + 32], blob[len(_CACHE_MAGIC) + 32 :]
-            if blob.startswith(_CACHE_MAGIC) and hashlib.sha256(payload).digest() == digest:
-                component = Component.deserialize(self.engine, payload)
+            expected = sidecar.read_text().strip()
+            with open(path, "rb") as f:
+                actual = hashlib.file_digest(f, "sha256").hexdigest()
+            if actual == expected:
+                component = Component.deserialize_file(self.engine, str(path))
                 self.cache_path = path
                 return component
         try:
@@ -172,17 +179,13 @@ class Runtime:
         except self._wasmtime.WasmtimeError as e:
             raise AccelError(f"the component does not compile: {e}") from None
         with contextlib.suppress(OSError):
-            payload = bytes(component.serialize())
+            payload = component.serialize()
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".cwasm")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(_CACHE_MAGIC + hashlib.sha256(payload).digest() + payload)
-                os.replace(tmp, path)
-                self.cache_path = path
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
+            # Either file may be replaced first: a mismatch only means a recompile.
+            _atomic_write(path, payload)
+            _atomic_write(sidecar, hashlib.sha256(payload).hexdigest().encode())
+            self.cache_path = path
+            _prune_cache(path.parent, keep=path)
         return component
 
     def new_instance(self, limits: Limits, read_only_dirs: Sequence[str] = ()) -> Instance:
@@ -287,6 +290,26 @@ class Instance:
     def close(self) -> None:
         self.dead = True
         self._finalizer()
+
+
+def _atomic_write(path: Path, data: bytes | bytearray) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _prune_cache(directory: Path, keep: Path) -> None:
+    """Removes all but the CACHE_KEEP newest compiled components (each is tens of MB)."""
+    with contextlib.suppress(OSError):
+        entries = sorted(directory.glob("component-*.cwasm"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in [p for p in entries if p != keep][CACHE_KEEP - 1 :]:
+            old.unlink(missing_ok=True)
+            old.with_suffix(".sha256").unlink(missing_ok=True)
 
 
 def unwrap(result: Any, error: ErrorFactory) -> Any:

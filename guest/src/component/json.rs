@@ -3,7 +3,7 @@
 use super::exports::oms::accel::json as wit;
 use super::oms::accel::types;
 use super::Component;
-use crate::json::{self, ndjson, patch, Draft, ParseLimits, Schema};
+use crate::json::{self, ndjson, patch, Document, Draft, Kind, ParseLimits, Schema};
 use crate::Error;
 use serde_json::Value;
 use std::cell::RefCell;
@@ -25,18 +25,11 @@ fn parse(text: String) -> Result<Value, Error> {
     json::parse(text, &ParseLimits::default())
 }
 
-pub struct DocumentResource(Value);
-
-impl DocumentResource {
-    fn at(&self, pointer: &str) -> Result<Option<&Value>, Error> {
-        json::get(&self.0, pointer)
-    }
-}
+pub struct DocumentResource(Document);
 
 impl wit::GuestDocument for DocumentResource {
     fn parse(text: String, options: wit::ParseOptions) -> WitResult<wit::Document> {
-        let value = json::parse(text, &limits(options))?;
-        Ok(wit::Document::new(DocumentResource(value)))
+        Ok(wit::Document::new(DocumentResource(Document::parse(text, limits(options))?)))
     }
 
     fn parse_file(path: String, options: wit::ParseOptions) -> WitResult<wit::Document> {
@@ -46,39 +39,35 @@ impl wit::GuestDocument for DocumentResource {
             return Err(Error::limit(format!("{path} is {size} bytes, over the limit of {} bytes", limits.max_size)).into());
         }
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&format!("reading {path}"), e))?;
-        Ok(wit::Document::new(DocumentResource(json::parse_bytes(bytes, &limits)?)))
+        let text = String::from_utf8(bytes).map_err(|e| Error::corrupt(format!("{path} is not UTF-8: {e}")))?;
+        Ok(wit::Document::new(DocumentResource(Document::parse(text, limits)?)))
     }
 
     fn get(&self, pointer: String) -> WitResult<Option<String>> {
-        Ok(self.at(&pointer)?.map(|v| json::to_text(v, false)))
+        Ok(self.0.get(&pointer)?.map(str::to_string))
     }
 
     fn kind(&self, pointer: String) -> WitResult<Option<wit::JsonType>> {
-        Ok(self.at(&pointer)?.map(|v| match v {
-            Value::Null => wit::JsonType::Null,
-            Value::Bool(_) => wit::JsonType::Boolean,
-            Value::Number(_) => wit::JsonType::Number,
-            Value::String(_) => wit::JsonType::String,
-            Value::Array(_) => wit::JsonType::Array,
-            Value::Object(_) => wit::JsonType::Object,
+        Ok(self.0.kind(&pointer)?.map(|k| match k {
+            Kind::Null => wit::JsonType::Null,
+            Kind::Boolean => wit::JsonType::Boolean,
+            Kind::Number => wit::JsonType::Number,
+            Kind::String => wit::JsonType::String,
+            Kind::Array => wit::JsonType::Array,
+            Kind::Object => wit::JsonType::Object,
         }))
     }
 
     fn length(&self, pointer: String) -> WitResult<Option<u64>> {
-        Ok(self.at(&pointer)?.and_then(|v| match v {
-            Value::Array(a) => Some(a.len() as u64),
-            Value::Object(o) => Some(o.len() as u64),
-            Value::String(s) => Some(s.chars().count() as u64),
-            _ => None,
-        }))
+        Ok(self.0.length(&pointer)?)
     }
 
     fn keys(&self, pointer: String) -> WitResult<Option<Vec<String>>> {
-        Ok(self.at(&pointer)?.and_then(|v| v.as_object().map(|o| o.keys().cloned().collect())))
+        Ok(self.0.keys(&pointer)?)
     }
 
     fn to_text(&self, pretty: bool) -> String {
-        json::to_text(&self.0, pretty)
+        self.0.to_text(pretty)
     }
 }
 
@@ -110,7 +99,7 @@ impl wit::GuestSchema for SchemaResource {
 
     fn validate(&self, doc: wit::DocumentBorrow<'_>) -> Vec<wit::Violation> {
         self.0
-            .validate(&doc.get::<DocumentResource>().0)
+            .validate(doc.get::<DocumentResource>().0.value())
             .into_iter()
             .map(|v| wit::Violation {
                 instance_path: v.instance_path,
@@ -121,7 +110,7 @@ impl wit::GuestSchema for SchemaResource {
     }
 
     fn is_valid(&self, doc: wit::DocumentBorrow<'_>) -> bool {
-        self.0.is_valid(&doc.get::<DocumentResource>().0)
+        self.0.is_valid(doc.get::<DocumentResource>().0.value())
     }
 }
 

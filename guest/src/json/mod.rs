@@ -7,11 +7,14 @@
 //! and what `to_text` prints back in the order it was read.
 
 pub mod canonical;
+pub mod document;
+pub mod navigate;
 pub mod ndjson;
 pub mod parse;
 pub mod patch;
 pub mod schema;
 
+pub use document::{Document, Kind};
 pub use parse::{parse, parse_bytes, ParseLimits};
 pub use schema::{Draft, Schema, Violation};
 

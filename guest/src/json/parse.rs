@@ -24,6 +24,45 @@ impl Default for ParseLimits {
     }
 }
 
+/// Checks that `text` is strict RFC 8259 JSON within the limits, without
+/// building values: simd-json's tape, on a copy (it works in place).
+pub fn validate(text: &[u8], limits: &ParseLimits) -> Result<()> {
+    check_size(text.len(), limits)?;
+    let mut copy = text.to_vec();
+    // The tape is built without recursion, so nesting is checked on it,
+    // a walk over its nodes, rather than by another scan of the text.
+    match simd_json::to_tape(&mut copy) {
+        Ok(tape) => check_tape_depth(&tape.0, limits.max_depth),
+        Err(e) => Err(syntax_error(text, e.index(), &describe(e.error()))),
+    }
+}
+
+fn check_tape_depth(nodes: &[simd_json::Node<'_>], max: u32) -> Result<()> {
+    let mut ends: Vec<usize> = Vec::new(); // where each open container ends
+    for (i, node) in nodes.iter().enumerate() {
+        while ends.last().is_some_and(|&end| end <= i) {
+            ends.pop();
+        }
+        if let simd_json::Node::Array { count, .. } | simd_json::Node::Object { count, .. } = node {
+            ends.push(i + count + 1);
+            if ends.len() > max as usize {
+                return Err(Error::limit(format!("nesting deeper than {max} levels")));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_size(len: usize, limits: &ParseLimits) -> Result<()> {
+    if len as u64 > limits.max_size {
+        return Err(Error::limit(format!(
+            "the document is {len} bytes, over the limit of {} bytes",
+            limits.max_size
+        )));
+    }
+    Ok(())
+}
+
 /// Parses JSON text.
 pub fn parse(text: String, limits: &ParseLimits) -> Result<Value> {
     parse_bytes(text.into_bytes(), limits)
@@ -31,17 +70,15 @@ pub fn parse(text: String, limits: &ParseLimits) -> Result<Value> {
 
 /// Parses JSON bytes (UTF-8 is checked). simd-json works in place, so it
 /// takes the buffer.
-pub fn parse_bytes(mut bytes: Vec<u8>, limits: &ParseLimits) -> Result<Value> {
-    if bytes.len() as u64 > limits.max_size {
-        return Err(Error::limit(format!(
-            "the document is {} bytes, over the limit of {} bytes",
-            bytes.len(),
-            limits.max_size
-        )));
-    }
+pub fn parse_bytes(bytes: Vec<u8>, limits: &ParseLimits) -> Result<Value> {
+    check_size(bytes.len(), limits)?;
     check_depth(&bytes, limits.max_depth)?;
-    // simd-json rewrites the buffer while parsing: keep a copy of the text
-    // only if an error needs its line and column.
+    build(bytes)
+}
+
+/// The DOM of JSON whose depth is already known to be within limits
+/// (building it recurses).
+pub(crate) fn build(mut bytes: Vec<u8>) -> Result<Value> {
     match simd_json::serde::from_slice::<Value>(&mut bytes) {
         Ok(v) => Ok(v),
         Err(e) => {

@@ -1,0 +1,170 @@
+"""JSON benchmark: each backend beside the peers a user would pick, in one run.
+
+1. Validation of a ~5 MB document of realistic shape (oms_accel.samples) against
+   its schema compiled once, from JSON text: Python's jsonschema and
+   jsonschema-rs both count their json.loads.
+2. One deep value from a 10 MB document, the whole call from Python:
+   parse_large_document(text).get(pointer) against json.loads(text) + lookup.
+3. Streaming a 200 MB NDJSON file with a schema: peak RSS of a fresh process.
+
+Usage: python benches/json_bench.py [--repeat N] [--ndjson-mb N] [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+from oms_accel import JsonProcessor, available_backends
+from oms_accel.samples import ONTOLOGY_SCHEMA, json_document
+
+BACKENDS = [b for b in ("wasm", "python") if b in available_backends()]
+
+
+def best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), result
+
+
+def bench_validation(repeat: int) -> dict[str, float]:
+    text = json_document(5_000_000, seed=1)
+    rows: dict[str, float] = {}
+    for backend in BACKENDS:
+        proc = JsonProcessor(backend)
+        schema = proc.compile_schema(ONTOLOGY_SCHEMA)
+        t, errors = best(lambda schema=schema: schema.validate(text), repeat if backend == "wasm" else 1)
+        assert errors == [], errors[:3]
+        rows[f"oms-accel {backend}"] = t
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(ONTOLOGY_SCHEMA)
+    t, errors = best(lambda: list(validator.iter_errors(json.loads(text))), 1)
+    assert not errors
+    rows["jsonschema"] = t
+    try:
+        import jsonschema_rs
+
+        rs = jsonschema_rs.validator_for(ONTOLOGY_SCHEMA)
+        t, errors = best(lambda: list(rs.iter_errors(json.loads(text))), repeat)
+        assert not errors
+        rows["jsonschema-rs"] = t
+    except ImportError:
+        pass
+    print(f"\nValidate a {len(text) / 1e6:.1f} MB document (text in, violations out), schema compiled once")
+    print(f"{'':<20} {'ms':>9} {'vs jsonschema':>14} {'vs jsonschema-rs':>17}")
+    for name, t in rows.items():
+        vs_py = rows["jsonschema"] / t
+        vs_rs = f"{rows['jsonschema-rs'] / t:.2f}x" if "jsonschema-rs" in rows else "-"
+        print(f"{name:<20} {t * 1e3:>9.1f} {vs_py:>13.1f}x {vs_rs:>17}")
+    return rows
+
+
+def bench_get(repeat: int) -> dict[str, float]:
+    text = json_document(10_000_000, seed=2)
+    n = json.loads(text)["entities"].__len__()
+    pointer = f"/entities/{n - 1}/properties/0/name"
+    expected = json.loads(text)["entities"][n - 1]["properties"][0]["name"]
+    rows: dict[str, float] = {}
+    for backend in BACKENDS:
+        proc = JsonProcessor(backend)
+        t, got = best(lambda proc=proc: proc.parse_large_document(text).get(pointer), repeat)
+        assert got == expected
+        rows[f"oms-accel {backend}"] = t
+
+    def loads_lookup() -> Any:
+        return json.loads(text)["entities"][n - 1]["properties"][0]["name"]
+
+    rows["json.loads+lookup"] = best(loads_lookup, repeat)[0]
+    print(f"\nOne deep value from a {len(text) / 1e6:.1f} MB document, the whole call from Python")
+    print(f"{'':<20} {'ms':>9} {'vs json.loads':>14}")
+    for name, t in rows.items():
+        print(f"{name:<20} {t * 1e3:>9.1f} {rows['json.loads+lookup'] / t:>13.2f}x")
+    return rows
+
+
+NDJSON_CHILD = """
+import sys
+from oms_accel import JsonProcessor
+from oms_accel.samples import ONTOLOGY_SCHEMA
+proc = JsonProcessor(sys.argv[2])
+entity = {"$ref": "#/$defs/entity", "$defs": ONTOLOGY_SCHEMA["$defs"]}
+count = invalid = 0
+for record in proc.iter_ndjson(sys.argv[1], schema=entity):
+    count += 1
+    invalid += not record.valid
+# VmHWM is this process's own peak (ru_maxrss keeps the parent's peak across fork and exec).
+hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+print(count, invalid, hwm * 1024)
+"""
+
+
+def bench_ndjson(megabytes: int) -> dict[str, float]:
+    import random
+
+    rng = random.Random(3)
+    rows: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "records.ndjson")
+        base = json.loads(json_document(20_000, seed=3))["entities"]
+        with open(path, "w") as f:
+            written = 0
+            while written < megabytes * 1_000_000:
+                line = json.dumps(rng.choice(base)) + "\n"
+                f.write(line)
+                written += len(line)
+        print(f"\nStream a {written / 1e6:.0f} MB NDJSON file with a schema: peak RSS of a fresh process")
+        for backend in BACKENDS:
+            t0 = time.perf_counter()
+            out = subprocess.run([sys.executable, "-c", NDJSON_CHILD, path, backend], check=True, capture_output=True, text=True)
+            elapsed = time.perf_counter() - t0
+            count, invalid, rss = (int(x) for x in out.stdout.split())
+            assert invalid == 0
+            rows[backend] = rss
+            print(f"oms-accel {backend:<10} {count:>9} records {elapsed:>7.1f} s {written / 1e6 / elapsed:>7.1f} MB/s  peak RSS {rss / 2**20:>6.1f} MiB")
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--ndjson-mb", type=int, default=200)
+    ap.add_argument("--check", action="store_true")
+    args = ap.parse_args()
+    val = bench_validation(args.repeat)
+    get = bench_get(args.repeat)
+    nd = bench_ndjson(args.ndjson_mb)
+    if not args.check:
+        return 0
+    failures = []
+
+    def target(ok: bool, text: str) -> None:
+        print(("met:    " if ok else "MISSED: ") + text)
+        if not ok:
+            failures.append(text)
+
+    w = val.get("oms-accel wasm")
+    if w:
+        target(val["jsonschema"] / w >= 20, f"validation {val['jsonschema'] / w:.1f}x faster than jsonschema (target 20x)")
+        if "jsonschema-rs" in val:
+            target(w <= 2 * val["jsonschema-rs"], f"validation {w / val['jsonschema-rs']:.2f}x jsonschema-rs's time (target at most 2x)")
+    g = get.get("oms-accel wasm")
+    if g:
+        target(get["json.loads+lookup"] / g >= 3, f"get {get['json.loads+lookup'] / g:.2f}x faster than json.loads + lookup (target 3x)")
+    for backend, rss in nd.items():
+        target(rss < 150 * 2**20, f"NDJSON peak RSS on {backend}: {rss / 2**20:.0f} MiB (target under 150)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
