@@ -28,6 +28,7 @@ setup: system-deps rust-target venv build
 # Debian packages, installed only when missing (as root, else with sudo).
 system-deps:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; \
 	  else echo "need root or sudo to install:$$missing" >&2; exit 1; fi; \
@@ -56,7 +57,13 @@ $(VENV)/.installed: $(VENV)/.created python-host/pyproject.toml python-host/requ
 	$(PIP) install -q -c python-host/requirements.lock -e "python-host[dev]"
 	touch $@
 
-build: $(WASM_PKG) $(VENV)/.installed
+# The conformance suites (JSON-Schema-Test-Suite from the pinned jsonschema
+# sdist, json-patch-test-suite from npm): fetched, never committed.
+CONFORMANCE := tests/data/.fetched
+$(CONFORMANCE): tests/fetch_conformance.py python-host/requirements.lock $(VENV)/.created
+	$(PY) tests/fetch_conformance.py
+
+build: $(WASM_PKG) $(VENV)/.installed $(CONFORMANCE)
 
 run: setup
 	$(VENV)/bin/oms-accel tour

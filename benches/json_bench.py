@@ -131,7 +131,8 @@ def bench_ndjson(megabytes: int) -> dict[str, float]:
             count, invalid, rss = (int(x) for x in out.stdout.split())
             assert invalid == 0
             rows[backend] = rss
-            print(f"oms-accel {backend:<10} {count:>9} records {elapsed:>7.1f} s {written / 1e6 / elapsed:>7.1f} MB/s  peak RSS {rss / 2**20:>6.1f} MiB")
+            speed = written / 1e6 / elapsed
+            print(f"oms-accel {backend:<10} {count:>9} records {elapsed:>7.1f} s {speed:>7.1f} MB/s  peak RSS {rss / 2**20:>6.1f} MiB")
     return rows
 
 

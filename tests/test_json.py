@@ -41,7 +41,9 @@ def test_monolith_name() -> None:
 
 @pytest.mark.parametrize("source", ["str", "bytes", "bytearray", "memoryview", "path"])
 def test_parse_from_every_source(proc: JsonProcessor, source: str, tmp_path: Path) -> None:
-    data: Any = {"str": TEXT, "bytes": TEXT.encode(), "bytearray": bytearray(TEXT.encode()), "memoryview": memoryview(TEXT.encode())}.get(source)
+    data: Any = {"str": TEXT, "bytes": TEXT.encode(), "bytearray": bytearray(TEXT.encode()), "memoryview": memoryview(TEXT.encode())}.get(
+        source
+    )
     if source == "path":
         (tmp_path / "doc.json").write_text(TEXT)
         data = tmp_path / "doc.json"
@@ -66,7 +68,25 @@ def test_lookups(proc: JsonProcessor) -> None:
         doc.get("no-slash")
 
 
-STRICT_REJECTS = ["[1,]", '{"a":1,}', "01", "[01]", "// c\n1", "/* c */ 1", "NaN", "[Infinity]", "[-Infinity]", '"a\x01b"', "[1 2]", "{'a':1}", "", "[", '{"a"}', "1 2", "tru"]
+STRICT_REJECTS = [
+    "[1,]",
+    '{"a":1,}',
+    "01",
+    "[01]",
+    "// c\n1",
+    "/* c */ 1",
+    "NaN",
+    "[Infinity]",
+    "[-Infinity]",
+    '"a\x01b"',
+    "[1 2]",
+    "{'a':1}",
+    "",
+    "[",
+    '{"a"}',
+    "1 2",
+    "tru",
+]
 
 
 @pytest.mark.parametrize("text", STRICT_REJECTS)
@@ -95,7 +115,11 @@ def test_hostile_nesting_and_size(proc: JsonProcessor) -> None:
 SCHEMA = {
     "type": "object",
     "required": ["name", "version"],
-    "properties": {"name": {"type": "string"}, "version": {"type": "integer", "minimum": 1}, "classes": {"type": "array", "items": {"required": ["id"]}}},
+    "properties": {
+        "name": {"type": "string"},
+        "version": {"type": "integer", "minimum": 1},
+        "classes": {"type": "array", "items": {"required": ["id"]}},
+    },
 }
 
 
@@ -143,14 +167,24 @@ def test_patches(proc: JsonProcessor) -> None:
         proc.apply_patch(DOC, [{"op": "remove", "path": "/nope"}])
     with pytest.raises(PatchError):
         proc.apply_patch(DOC, {"op": "add"})
-    assert proc.merge_patch({"a": 1, "b": {"c": 2, "d": 3}}, {"b": {"c": None, "e": 4}, "f": [1]}) == {"a": 1, "b": {"d": 3, "e": 4}, "f": [1]}
+    assert proc.merge_patch({"a": 1, "b": {"c": 2, "d": 3}}, {"b": {"c": None, "e": 4}, "f": [1]}) == {
+        "a": 1,
+        "b": {"d": 3, "e": 4},
+        "f": [1],
+    }
     assert proc.merge_patch([1], {"a": 1}) == {"a": 1}
 
 
 def test_canonical_form(proc: JsonProcessor) -> None:
     # RFC 8785, section 3.2.2 and 3.2.3.
-    value = {"numbers": [333333333.33333329, 1e30, 4.50, 2e-3, 0.000000000000000000000000001], "string": "\u20ac$\u000f\u000aA'\u0042\u0022\u005c\\\"/", "literals": [None, True, False]}
-    expected = '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}'
+    value = {
+        "numbers": [333333333.33333329, 1e30, 4.50, 2e-3, 0.000000000000000000000000001],
+        "string": "\u20ac$\u000f\u000aA'\u0042\u0022\u005c\\\"/",
+        "literals": [None, True, False],
+    }
+    expected = (
+        '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}'
+    )
     assert proc.canonicalize(value) == expected
     assert proc.canonicalize({"\u20ac": 1, "\r": 2, "\ufb33": 3, "1": 4, "\U0001f600": 5, "\u0080": 6, "\u00f6": 7}) == (
         '{"\\r":2,"1":4,"\u0080":6,"\u00f6":7,"\u20ac":1,"\U0001f600":5,"\ufb33":3}'

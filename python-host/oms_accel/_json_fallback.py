@@ -11,7 +11,13 @@ from typing import Any
 
 from .errors import AccelArgumentError, JsonError, LimitError, PatchError, SchemaError
 
-DRAFTS = {"4": "Draft4Validator", "6": "Draft6Validator", "7": "Draft7Validator", "2019-09": "Draft201909Validator", "2020-12": "Draft202012Validator"}
+DRAFTS = {
+    "4": "Draft4Validator",
+    "6": "Draft6Validator",
+    "7": "Draft7Validator",
+    "2019-09": "Draft201909Validator",
+    "2020-12": "Draft202012Validator",
+}
 
 
 def _reject_constant(name: str) -> Any:
@@ -103,7 +109,7 @@ class CompiledSchema:
         def retrieve(uri: str) -> Resource[Any]:
             key = uri.rstrip("#")
             if key not in resources:
-                raise NoSuchResource(ref=uri)
+                raise NoSuchResource(ref=uri)  # type: ignore[call-arg]  # an attrs class
             return Resource.from_contents(resources[key], default_specification=spec)
 
         registry: Registry[Any] = Registry(retrieve=retrieve)  # type: ignore[call-arg]

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import AccelArgumentError, AccelError, LimitError
+from .errors import AccelError, LimitError
 from .limits import Limits
 
 WASM_NAME = "oms_accel.wasm"

@@ -82,7 +82,7 @@ def _json_error(code: str, message: str) -> AccelError:
     return JsonError(message, code, line, column)
 
 
-def _decode(data: bytes | memoryview) -> str:
+def _decode(data: bytes | bytearray | memoryview) -> str:
     try:
         return bytes(data).decode("utf-8")
     except UnicodeDecodeError as e:
@@ -465,7 +465,9 @@ class JsonProcessor:
             # The reader runs in an instance that can see the file's directory;
             # handles are per instance, so the schema is compiled there too.
             schema_handle = None if compiled is None else self._compile_in(inst, compiled.source)
-            reader = inst.call(JSON_INTERFACE, "[constructor]ndjson-reader", [guest_paths[0], schema_handle, fields, self._options()], _json_error)
+            reader = inst.call(
+                JSON_INTERFACE, "[constructor]ndjson-reader", [guest_paths[0], schema_handle, fields, self._options()], _json_error
+            )
             try:
                 while True:
                     batch = inst.call(JSON_INTERFACE, "[method]ndjson-reader.next-batch", [reader, NDJSON_BATCH], _json_error)

@@ -119,7 +119,9 @@ def json_document(size: int, seed: int = 0) -> str:
             "id": f"urn:oms:entity:{i}",
             "type": rng.choice(_WORDS),
             "label": " ".join(rng.choices(_WORDS, k=3)),
-            "properties": [{"name": rng.choice(_WORDS), "range": rng.choice(_WORDS), "min": rng.randint(0, 3)} for _ in range(rng.randint(1, 4))],
+            "properties": [
+                {"name": rng.choice(_WORDS), "range": rng.choice(_WORDS), "min": rng.randint(0, 3)} for _ in range(rng.randint(1, 4))
+            ],
             "rank": rng.random(),
             "modified": f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
             "embedding": [round(rng.uniform(-1, 1), 4) for _ in range(8)],

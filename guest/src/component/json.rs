@@ -16,8 +16,16 @@ type WitResult<T> = Result<T, types::Error>;
 fn limits(o: wit::ParseOptions) -> ParseLimits {
     let d = ParseLimits::default();
     ParseLimits {
-        max_depth: if o.max_depth == 0 { d.max_depth } else { o.max_depth },
-        max_size: if o.max_size == 0 { d.max_size } else { o.max_size },
+        max_depth: if o.max_depth == 0 {
+            d.max_depth
+        } else {
+            o.max_depth
+        },
+        max_size: if o.max_size == 0 {
+            d.max_size
+        } else {
+            o.max_size
+        },
     }
 }
 
@@ -29,18 +37,30 @@ pub struct DocumentResource(Document);
 
 impl wit::GuestDocument for DocumentResource {
     fn parse(text: String, options: wit::ParseOptions) -> WitResult<wit::Document> {
-        Ok(wit::Document::new(DocumentResource(Document::parse(text, limits(options))?)))
+        Ok(wit::Document::new(DocumentResource(Document::parse(
+            text,
+            limits(options),
+        )?)))
     }
 
     fn parse_file(path: String, options: wit::ParseOptions) -> WitResult<wit::Document> {
         let limits = limits(options);
-        let size = std::fs::metadata(&path).map_err(|e| Error::io(&format!("reading {path}"), e))?.len();
+        let size = std::fs::metadata(&path)
+            .map_err(|e| Error::io(&format!("reading {path}"), e))?
+            .len();
         if size > limits.max_size {
-            return Err(Error::limit(format!("{path} is {size} bytes, over the limit of {} bytes", limits.max_size)).into());
+            return Err(Error::limit(format!(
+                "{path} is {size} bytes, over the limit of {} bytes",
+                limits.max_size
+            ))
+            .into());
         }
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&format!("reading {path}"), e))?;
-        let text = String::from_utf8(bytes).map_err(|e| Error::corrupt(format!("{path} is not UTF-8: {e}")))?;
-        Ok(wit::Document::new(DocumentResource(Document::parse(text, limits)?)))
+        let text = String::from_utf8(bytes)
+            .map_err(|e| Error::corrupt(format!("{path} is not UTF-8: {e}")))?;
+        Ok(wit::Document::new(DocumentResource(Document::parse(
+            text, limits,
+        )?)))
     }
 
     fn get(&self, pointer: String) -> WitResult<Option<String>> {
@@ -86,7 +106,11 @@ fn draft(d: wit::Draft) -> Draft {
 }
 
 impl wit::GuestSchema for SchemaResource {
-    fn compile(text: String, d: Option<wit::Draft>, resources: Vec<(String, String)>) -> WitResult<wit::Schema> {
+    fn compile(
+        text: String,
+        d: Option<wit::Draft>,
+        resources: Vec<(String, String)>,
+    ) -> WitResult<wit::Schema> {
         let as_schema = |e: Error| Error::invalid(format!("invalid schema: {}", e.message));
         let schema = parse(text).map_err(as_schema)?;
         let resources = resources
@@ -117,11 +141,23 @@ impl wit::GuestSchema for SchemaResource {
 pub struct NdjsonResource(RefCell<Result<ndjson::Reader<BufReader<File>>, Error>>);
 
 impl wit::GuestNdjsonReader for NdjsonResource {
-    fn new(path: String, schema: Option<wit::SchemaBorrow<'_>>, fields: Vec<String>, options: wit::ParseOptions) -> Self {
+    fn new(
+        path: String,
+        schema: Option<wit::SchemaBorrow<'_>>,
+        fields: Vec<String>,
+        options: wit::ParseOptions,
+    ) -> Self {
         let schema = schema.map(|s| Rc::clone(&s.get::<SchemaResource>().0));
         let reader = File::open(&path)
             .map_err(|e| Error::io(&format!("opening {path}"), e))
-            .and_then(|f| ndjson::Reader::new(BufReader::with_capacity(1 << 20, f), schema, fields, limits(options)));
+            .and_then(|f| {
+                ndjson::Reader::new(
+                    BufReader::with_capacity(1 << 20, f),
+                    schema,
+                    fields,
+                    limits(options),
+                )
+            });
         NdjsonResource(RefCell::new(reader))
     }
 

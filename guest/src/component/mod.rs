@@ -30,6 +30,9 @@ impl From<Error> for types::Error {
             ErrorCode::InvalidArgument => types::ErrorCode::InvalidArgument,
             ErrorCode::Io => types::ErrorCode::Io,
         };
-        types::Error { code, message: e.message }
+        types::Error {
+            code,
+            message: e.message,
+        }
     }
 }

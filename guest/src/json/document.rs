@@ -28,7 +28,10 @@ pub enum Kind {
 impl Document {
     pub fn parse(text: String, limits: ParseLimits) -> Result<Self> {
         validate(text.as_bytes(), &limits)?;
-        Ok(Document { text, dom: OnceCell::new() })
+        Ok(Document {
+            text,
+            dom: OnceCell::new(),
+        })
     }
 
     /// The byte range of the value at `pointer`.
@@ -43,37 +46,47 @@ impl Document {
     }
 
     pub fn kind(&self, pointer: &str) -> Result<Option<Kind>> {
-        Ok(self.range(pointer)?.map(|(a, _)| match self.text.as_bytes()[a] {
-            b'n' => Kind::Null,
-            b't' | b'f' => Kind::Boolean,
-            b'"' => Kind::String,
-            b'[' => Kind::Array,
-            b'{' => Kind::Object,
-            _ => Kind::Number,
-        }))
+        Ok(self
+            .range(pointer)?
+            .map(|(a, _)| match self.text.as_bytes()[a] {
+                b'n' => Kind::Null,
+                b't' | b'f' => Kind::Boolean,
+                b'"' => Kind::String,
+                b'[' => Kind::Array,
+                b'{' => Kind::Object,
+                _ => Kind::Number,
+            }))
     }
 
     /// Items of an array, members of an object, characters of a string.
     pub fn length(&self, pointer: &str) -> Result<Option<u64>> {
-        let Some((a, b)) = self.range(pointer)? else { return Ok(None) };
+        let Some((a, b)) = self.range(pointer)? else {
+            return Ok(None);
+        };
         let bytes = self.text.as_bytes();
         Ok(match bytes[a] {
             b'[' | b'{' => Some(navigate::count(bytes, a) as u64),
-            b'"' => Some(serde_json::from_str::<String>(&self.text[a..b]).map_or(0, |s| s.chars().count() as u64)),
+            b'"' => Some(
+                serde_json::from_str::<String>(&self.text[a..b])
+                    .map_or(0, |s| s.chars().count() as u64),
+            ),
             _ => None,
         })
     }
 
     /// Member names of an object, in document order.
     pub fn keys(&self, pointer: &str) -> Result<Option<Vec<String>>> {
-        let Some((a, _)) = self.range(pointer)? else { return Ok(None) };
+        let Some((a, _)) = self.range(pointer)? else {
+            return Ok(None);
+        };
         Ok((self.text.as_bytes()[a] == b'{').then(|| navigate::keys(self.text.as_bytes(), a)))
     }
 
     /// The whole document as a DOM, built on first use.
     pub fn value(&self) -> &Value {
-        self.dom
-            .get_or_init(|| build(self.text.as_bytes().to_vec()).expect("the text was validated when parsed"))
+        self.dom.get_or_init(|| {
+            build(self.text.as_bytes().to_vec()).expect("the text was validated when parsed")
+        })
     }
 
     pub fn to_text(&self, pretty: bool) -> String {
@@ -87,15 +100,25 @@ mod tests {
 
     #[test]
     fn looks_up_without_a_dom_and_builds_one_on_demand() {
-        let d = Document::parse(r#" {"a": [1, {"b": "x\"y"}], "n": null, "s": "h\u00e9llo"} "#.into(), ParseLimits::default()).unwrap();
+        let d = Document::parse(
+            r#" {"a": [1, {"b": "x\"y"}], "n": null, "s": "h\u00e9llo"} "#.into(),
+            ParseLimits::default(),
+        )
+        .unwrap();
         assert_eq!(d.get("/a/1/b").unwrap(), Some(r#""x\"y""#));
         assert_eq!(d.get("/a/2").unwrap(), None);
         assert_eq!(d.kind("/n").unwrap(), Some(Kind::Null));
         assert_eq!(d.length("/a").unwrap(), Some(2));
         assert_eq!(d.length("/s").unwrap(), Some(5));
-        assert_eq!(d.keys("").unwrap(), Some(vec!["a".into(), "n".into(), "s".into()]));
+        assert_eq!(
+            d.keys("").unwrap(),
+            Some(vec!["a".into(), "n".into(), "s".into()])
+        );
         assert!(d.dom.get().is_none());
-        assert_eq!(d.to_text(false), r#"{"a":[1,{"b":"x\"y"}],"n":null,"s":"héllo"}"#);
+        assert_eq!(
+            d.to_text(false),
+            r#"{"a":[1,{"b":"x\"y"}],"n":null,"s":"héllo"}"#
+        );
         assert!(d.get("bad").is_err());
         assert!(Document::parse("[1,]".into(), ParseLimits::default()).is_err());
     }

@@ -89,7 +89,10 @@ fn member(text: &[u8], at: usize, token: &str) -> Option<usize> {
 }
 
 fn element(text: &[u8], at: usize, token: &str) -> Option<usize> {
-    if token.is_empty() || (token.len() > 1 && token.starts_with('0')) || !token.bytes().all(|b| b.is_ascii_digit()) {
+    if token.is_empty()
+        || (token.len() > 1 && token.starts_with('0'))
+        || !token.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let want: usize = token.parse().ok()?;
@@ -141,7 +144,8 @@ pub fn skip_value(text: &[u8], i: usize) -> usize {
             let mut depth = 0usize;
             let mut j = i;
             loop {
-                j += memchr::memchr3(b'"', open, close, &text[j..]).expect("a validated container ends");
+                j += memchr::memchr3(b'"', open, close, &text[j..])
+                    .expect("a validated container ends");
                 match text[j] {
                     b'"' => {
                         j = skip_string(text, j);
@@ -160,7 +164,9 @@ pub fn skip_value(text: &[u8], i: usize) -> usize {
         }
         _ => {
             let mut j = i;
-            while j < text.len() && !matches!(text[j], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+            while j < text.len()
+                && !matches!(text[j], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+            {
                 j += 1;
             }
             j
@@ -196,7 +202,11 @@ mod tests {
         match v {
             Value::Object(m) => {
                 for (k, child) in m {
-                    pointers(child, format!("{prefix}/{}", k.replace('~', "~0").replace('/', "~1")), out);
+                    pointers(
+                        child,
+                        format!("{prefix}/{}", k.replace('~', "~0").replace('/', "~1")),
+                        out,
+                    );
                 }
                 out.push(format!("{prefix}/missing"));
             }

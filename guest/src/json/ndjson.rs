@@ -35,7 +35,12 @@ pub struct Batch {
 }
 
 impl<R: BufRead> Reader<R> {
-    pub fn new(input: R, schema: Option<Rc<Schema>>, fields: Vec<String>, limits: ParseLimits) -> Result<Self> {
+    pub fn new(
+        input: R,
+        schema: Option<Rc<Schema>>,
+        fields: Vec<String>,
+        limits: ParseLimits,
+    ) -> Result<Self> {
         for f in &fields {
             super::get(&Value::Null, f)?; // checks the pointer syntax once
         }
@@ -90,7 +95,10 @@ impl<R: BufRead> Reader<R> {
         let mut out = Map::new();
         out.insert("line".into(), json!(self.line_no));
         let errors = self.schema.as_ref().map(|s| s.validate(&value));
-        out.insert("valid".into(), json!(errors.as_ref().is_none_or(|e| e.is_empty())));
+        out.insert(
+            "valid".into(),
+            json!(errors.as_ref().is_none_or(|e| e.is_empty())),
+        );
         if let Some(errors) = errors {
             let list: Vec<Value> = errors
                 .into_iter()
@@ -129,7 +137,10 @@ impl<R: BufRead> Reader<R> {
         if too_long {
             self.line.clear();
             loop {
-                let buf = self.input.fill_buf().map_err(|e| Error::io("reading the NDJSON file", e))?;
+                let buf = self
+                    .input
+                    .fill_buf()
+                    .map_err(|e| Error::io("reading the NDJSON file", e))?;
                 if buf.is_empty() {
                     break;
                 }
@@ -149,8 +160,14 @@ impl<R: BufRead> Reader<R> {
 }
 
 fn trim(line: &[u8]) -> &[u8] {
-    let end = line.iter().rposition(|b| !b" \t\r\n".contains(b)).map_or(0, |p| p + 1);
-    let start = line[..end].iter().position(|b| !b" \t".contains(b)).unwrap_or(end);
+    let end = line
+        .iter()
+        .rposition(|b| !b" \t\r\n".contains(b))
+        .map_or(0, |p| p + 1);
+    let start = line[..end]
+        .iter()
+        .position(|b| !b" \t".contains(b))
+        .unwrap_or(end);
     &line[start..end]
 }
 
@@ -161,19 +178,41 @@ mod tests {
     #[test]
     fn validates_projects_and_reports_bad_lines() {
         let data = b"{\"a\":1,\"b\":{\"c\":2}}\n\n{\"a\":\"x\"}\nnot json\n{\"a\":3}".to_vec();
-        let schema = Schema::compile(&json!({"properties": {"a": {"type": "integer"}}}), None, vec![]).unwrap();
-        let mut r = Reader::new(&data[..], Some(Rc::new(schema)), vec!["/b/c".into()], ParseLimits::default()).unwrap();
+        let schema = Schema::compile(
+            &json!({"properties": {"a": {"type": "integer"}}}),
+            None,
+            vec![],
+        )
+        .unwrap();
+        let mut r = Reader::new(
+            &data[..],
+            Some(Rc::new(schema)),
+            vec!["/b/c".into()],
+            ParseLimits::default(),
+        )
+        .unwrap();
         let b = r.next_batch(2).unwrap();
         assert_eq!(b.records, 2);
         assert!(!b.finished);
-        let lines: Vec<Value> = b.results.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<Value> = b
+            .results
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines[0]["fields"]["/b/c"], json!(2));
         assert_eq!(lines[1]["line"], json!(3));
         assert_eq!(lines[1]["valid"], json!(false));
         let b = r.next_batch(10).unwrap();
         assert!(b.finished);
-        let lines: Vec<Value> = b.results.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        assert!(lines[0]["error"].as_str().unwrap().starts_with("line 1 column 1"));
+        let lines: Vec<Value> = b
+            .results
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(lines[0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("line 1 column 1"));
         assert_eq!(lines[1]["valid"], json!(true));
         assert_eq!(b.bytes_read, data.len() as u64);
     }
@@ -183,11 +222,21 @@ mod tests {
         let mut data = b"{\"a\":\"".to_vec();
         data.extend(std::iter::repeat_n(b'x', 10_000));
         data.extend_from_slice(b"\"}\n[1]\n");
-        let limits = ParseLimits { max_size: 100, ..ParseLimits::default() };
+        let limits = ParseLimits {
+            max_size: 100,
+            ..ParseLimits::default()
+        };
         let mut r = Reader::new(&data[..], None, vec![], limits).unwrap();
         let b = r.next_batch(10).unwrap();
-        let lines: Vec<Value> = b.results.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        assert!(lines[0]["error"].as_str().unwrap().contains("over the limit"));
+        let lines: Vec<Value> = b
+            .results
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(lines[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("over the limit"));
         assert_eq!(lines[1]["value"], json!([1]));
         assert_eq!(lines[1]["line"], json!(2));
     }

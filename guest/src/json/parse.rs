@@ -114,9 +114,18 @@ fn syntax_error(text: &[u8], offset: usize, what: &str) -> Error {
     let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
-    Error::new(ErrorCode::Corrupt, format!("line {line} column {column}: {what}"))
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    Error::new(
+        ErrorCode::Corrupt,
+        format!("line {line} column {column}: {what}"),
+    )
 }
 
 /// Refuses nesting deeper than `max` in one pass over the bytes, skipping
@@ -162,7 +171,14 @@ mod tests {
 
     #[test]
     fn accepts_valid_json() {
-        for ok in [r#"{"a":[1,2.5,-3e10,true,false,null,"x\u00e9\n"]}"#, "0", "-0.0", r#""""#, "[]", " {} "] {
+        for ok in [
+            r#"{"a":[1,2.5,-3e10,true,false,null,"x\u00e9\n"]}"#,
+            "0",
+            "-0.0",
+            r#""""#,
+            "[]",
+            " {} ",
+        ] {
             assert!(p(ok).is_ok(), "{ok}");
         }
     }
@@ -170,8 +186,26 @@ mod tests {
     #[test]
     fn rejects_what_rfc_8259_forbids() {
         for bad in [
-            "[1,]", "{\"a\":1,}", "01", "[01]", "// c\n1", "/* c */ 1", "NaN", "[Infinity]", "[-Infinity]",
-            "\"a\u{1}b\"", "\"tab\there\"", "[1 2]", "{'a':1}", "", " ", "[", "{\"a\"}", "1 2", "tru", "\"\\x\"",
+            "[1,]",
+            "{\"a\":1,}",
+            "01",
+            "[01]",
+            "// c\n1",
+            "/* c */ 1",
+            "NaN",
+            "[Infinity]",
+            "[-Infinity]",
+            "\"a\u{1}b\"",
+            "\"tab\there\"",
+            "[1 2]",
+            "{'a':1}",
+            "",
+            " ",
+            "[",
+            "{\"a\"}",
+            "1 2",
+            "tru",
+            "\"\\x\"",
         ] {
             let e = p(bad).expect_err(bad);
             assert_eq!(e.code, ErrorCode::Corrupt, "{bad}: {e}");

@@ -41,12 +41,15 @@ pub struct Violation {
 struct Resources(HashMap<String, Value>);
 
 impl jsonschema::Retrieve for Resources {
-    fn retrieve(&self, uri: &jsonschema::Uri<String>) -> std::result::Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+    fn retrieve(
+        &self,
+        uri: &jsonschema::Uri<String>,
+    ) -> std::result::Result<Value, Box<dyn std::error::Error + Send + Sync>> {
         let key = uri.as_str().trim_end_matches('#');
-        self.0
-            .get(key)
-            .cloned()
-            .ok_or_else(|| format!("{key} is not among the resources given (nothing is fetched from a network)").into())
+        self.0.get(key).cloned().ok_or_else(|| {
+            format!("{key} is not among the resources given (nothing is fetched from a network)")
+                .into()
+        })
     }
 }
 
@@ -58,8 +61,13 @@ impl Schema {
     /// Compiles `schema` for `draft` (None: the schema's `$schema`, else
     /// 2020-12). `resources` are (URI, schema) pairs its `$ref`s may name;
     /// nothing is fetched from a network.
-    pub fn compile(schema: &Value, draft: Option<Draft>, resources: Vec<(String, Value)>) -> Result<Self> {
-        let mut options = jsonschema::options().with_retriever(Resources(resources.into_iter().collect()));
+    pub fn compile(
+        schema: &Value,
+        draft: Option<Draft>,
+        resources: Vec<(String, Value)>,
+    ) -> Result<Self> {
+        let mut options =
+            jsonschema::options().with_retriever(Resources(resources.into_iter().collect()));
         if let Some(d) = draft {
             options = options.with_draft(d.to_jsonschema());
         }
@@ -109,12 +117,17 @@ mod tests {
 
     #[test]
     fn invalid_schema_and_resources() {
-        let e = Schema::compile(&json!({"type": 12}), None, vec![]).err().unwrap();
+        let e = Schema::compile(&json!({"type": 12}), None, vec![])
+            .err()
+            .unwrap();
         assert_eq!(e.code, ErrorCode::InvalidArgument);
         let s = Schema::compile(
             &json!({"$ref": "http://example.com/int.json"}),
             Some(Draft::Draft7),
-            vec![("http://example.com/int.json".into(), json!({"type": "integer"}))],
+            vec![(
+                "http://example.com/int.json".into(),
+                json!({"type": "integer"}),
+            )],
         )
         .unwrap();
         assert!(s.is_valid(&json!(3)) && !s.is_valid(&json!("x")));
