@@ -235,6 +235,21 @@ def test_ndjson_schema_and_fields(proc: JsonProcessor, tmp_path: Path) -> None:
     assert records[0].value is None
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ndjson_record_over_the_limit_is_skipped_not_read_whole(backend: str, tmp_path: Path) -> None:
+    path = tmp_path / "big.ndjson"
+    path.write_text('{"a": 1}\n{"s": "' + "x" * 5000 + '"}\n{"a": 3}\n')
+    seen: list[tuple[int, int]] = []
+    proc = JsonProcessor(backend, limits=Limits(max_output_bytes=1000))
+    records = list(proc.iter_ndjson(path, progress=lambda done, total: seen.append((done, total))))
+    assert [r.line for r in records] == [1, 2, 3]
+    assert records[0].value == {"a": 1} and records[2].value == {"a": 3}
+    assert not records[1].valid and records[1].error == "the record is over the limit of 1000 bytes"
+    size = path.stat().st_size
+    assert seen and seen[-1] == (size, size) and all(t == size for _, t in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
 def test_documents_across_threads(proc: JsonProcessor) -> None:
     doc = proc.parse_large_document(TEXT)
     schema = proc.compile_schema(SCHEMA)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .errors import AccelArgumentError, JsonError, LimitError, PatchError, SchemaError
@@ -224,15 +225,28 @@ def es_number(x: float) -> str:
 # --- NDJSON -----------------------------------------------------------------------------
 
 
-def iter_ndjson(path: str, schema: CompiledSchema | None, fields: list[str], max_size: int) -> Iterator[dict[str, Any]]:
-    """The same records the component's reader reports, one line at a time."""
+def iter_ndjson(
+    path: str, schema: CompiledSchema | None, fields: list[str], max_size: int, progress: Callable[[int, int], None] | None = None
+) -> Iterator[dict[str, Any]]:
+    """The same records the component's reader reports, one line at a time;
+    no more than `max_size` + 1 bytes of a line are ever held (as the guest)."""
     for f in fields:
         pointer_parts(f)
+    total = os.path.getsize(path)
+    done = 0
     with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, 1):
-            if len(raw) > max_size:
+        number = 0
+        while raw := fh.readline(max_size + 1):
+            number += 1
+            done += len(raw)
+            if len(raw) == max_size + 1 and not raw.endswith(b"\n"):
+                while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
+                    done += len(rest)
+                done += len(rest)
                 yield {"line": number, "valid": False, "error": f"the record is over the limit of {max_size} bytes"}
                 continue
+            if progress is not None:
+                progress(done, total)
             text = raw.strip(b" \t\r\n")
             if not text:
                 continue

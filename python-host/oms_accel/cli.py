@@ -12,17 +12,14 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from . import __version__
+from . import __version__, _cli_json, _progress
 from .backends import backend_report
 from .delta import DeltaEncoder, Method
 from .errors import AccelError
 from .limits import Limits
-
-#: Inputs at least this large get a progress bar on a terminal by default.
-PROGRESS_THRESHOLD = 32 << 20
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -31,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        result: int = args.func(args)
+        result: int = _cli_json.run(args) if args.command == "json" else args.func(args)
         return result
     except KeyboardInterrupt:
         print("oms-accel: interrupted", file=sys.stderr)
@@ -45,7 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="oms-accel", description="Fast, sandboxed deltas between document versions (zstd patch-from, VCDIFF).")
+    p = argparse.ArgumentParser(
+        prog="oms-accel", description="Fast, sandboxed deltas between document versions (zstd patch-from, VCDIFF), and JSON at scale."
+    )
     p.add_argument("--version", action="version", version=f"oms-accel {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -87,9 +86,8 @@ def _parser() -> argparse.ArgumentParser:
             help="default: $OMS_ACCEL_BACKEND, else the best that loads",
         )
         sp.add_argument("--timeout", type=float, default=Limits().timeout_s, metavar="SECONDS", help="time limit per window of work")
-        bar = sp.add_mutually_exclusive_group()
-        bar.add_argument("--progress", action="store_true", default=None, help="always show a progress bar")
-        bar.add_argument("-q", "--quiet", dest="progress", action="store_false", help="never show a progress bar")
+        _progress.add_options(sp)
+    _cli_json.add_parser(sub, _progress.add_options)
     return p
 
 
@@ -138,14 +136,14 @@ def _encoder(args: argparse.Namespace, max_output: int | None = None) -> DeltaEn
 
 def _delta_encode(args: argparse.Namespace) -> int:
     enc = _encoder(args)
-    with _progress_bar(args, os.path.getsize(args.new), "encode") as progress, _output(args.output) as out:
+    with _progress.progress_bar(args.progress, os.path.getsize(args.new), "encode") as progress, _output(args.output) as out:
         enc.encode_file(args.old, args.new, out, progress=progress)
     return 0
 
 
 def _delta_decode(args: argparse.Namespace) -> int:
     enc = _encoder(args, args.max_output)
-    with _progress_bar(args, os.path.getsize(args.delta), "decode") as progress, _output(args.output) as out:
+    with _progress.progress_bar(args.progress, os.path.getsize(args.delta), "decode") as progress, _output(args.output) as out:
         enc.decode_file(args.old, args.delta, out, progress=progress)
     return 0
 
@@ -168,23 +166,6 @@ def _output(path: str) -> Iterator[str]:
             while chunk := f.read(1 << 20):
                 sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
-
-
-@contextlib.contextmanager
-def _progress_bar(args: argparse.Namespace, size: int, label: str) -> Iterator[Callable[[int, int], None] | None]:
-    show = args.progress if args.progress is not None else (sys.stderr.isatty() and size >= PROGRESS_THRESHOLD)
-    if not show:
-        yield None
-        return
-    from tqdm import tqdm
-
-    with tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=label, file=sys.stderr, leave=False) as bar:
-
-        def update(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        yield update
 
 
 if __name__ == "__main__":

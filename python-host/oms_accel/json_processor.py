@@ -16,7 +16,7 @@ import json
 import os
 import threading
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -441,11 +441,20 @@ class JsonProcessor:
 
     # --- NDJSON ---
 
-    def iter_ndjson(self, path: PathLike, schema: Any = None, fields: Sequence[str] | None = None) -> Iterator[NdjsonRecord]:
+    def iter_ndjson(
+        self,
+        path: PathLike,
+        schema: Any = None,
+        fields: Sequence[str] | None = None,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Iterator[NdjsonRecord]:
         """Each record of an NDJSON / JSON Lines file: validated against `schema`
         (a Schema or JSON value) and/or projected onto `fields` (RFC 6901
-        pointers). Blank lines are skipped; a line that is not JSON yields a
-        record with ``error`` set. Memory is bounded by the largest record."""
+        pointers). Blank lines are skipped; a line that is not JSON, or longer
+        than ``limits.max_output_bytes``, yields a record with ``error`` set.
+        Memory is bounded by the largest record. `progress`, if given, is
+        called with (bytes read, file size) as the file is read."""
         p = require_file(path)
         fields = list(fields or [])
         compiled = None if schema is None else (schema if isinstance(schema, Schema) else self.compile_schema(schema))
@@ -453,12 +462,15 @@ class JsonProcessor:
             py = None
             if compiled is not None:
                 py = compiled._compiled if isinstance(compiled, _PySchema) else self._compile_python(compiled.source)
-            for raw in fallback.iter_ndjson(p, py, fields, self.limits.max_output_bytes):
+            for raw in fallback.iter_ndjson(p, py, fields, self.limits.max_output_bytes, progress):
                 yield _record(raw)
             return
-        yield from self._iter_ndjson_wasm(p, compiled, fields)
+        yield from self._iter_ndjson_wasm(p, compiled, fields, progress)
 
-    def _iter_ndjson_wasm(self, path: str, compiled: Schema | None, fields: list[str]) -> Iterator[NdjsonRecord]:
+    def _iter_ndjson_wasm(
+        self, path: str, compiled: Schema | None, fields: list[str], progress: Callable[[int, int], None] | None
+    ) -> Iterator[NdjsonRecord]:
+        total = os.path.getsize(path)
         from . import _wasm_runtime as rt
 
         with rt.file_instance(self.limits, [path]) as (inst, guest_paths):
@@ -471,6 +483,8 @@ class JsonProcessor:
             try:
                 while True:
                     batch = inst.call(JSON_INTERFACE, "[method]ndjson-reader.next-batch", [reader, NDJSON_BATCH], _json_error)
+                    if progress is not None:
+                        progress(int(getattr(batch, "bytes-read")), total)
                     for line in str(batch.results).splitlines():
                         yield _record(json.loads(line))
                     if batch.finished:

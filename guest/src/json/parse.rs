@@ -33,7 +33,32 @@ pub fn validate(text: &[u8], limits: &ParseLimits) -> Result<()> {
     // a walk over its nodes, rather than by another scan of the text.
     match simd_json::to_tape(&mut copy) {
         Ok(tape) => check_tape_depth(&tape.0, limits.max_depth),
-        Err(e) => Err(syntax_error(text, e.index(), &describe(e.error()))),
+        Err(e) => Err(explain(text, &e)),
+    }
+}
+
+/// The error for text simd-json rejected. simd-json's structural errors are
+/// terse ("Syntax" at the end of the input), so where serde_json (as strict,
+/// and only run on this error path) also rejects the text, its message and
+/// position are used instead.
+fn explain(text: &[u8], e: &simd_json::Error) -> Error {
+    use serde_json::error::Category;
+    match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
+        // (serde_json stops at 128 levels: that is no syntax error of the text.)
+        Err(se)
+            if matches!(se.classify(), Category::Syntax | Category::Eof)
+                && !se.to_string().starts_with("recursion limit") =>
+        {
+            let full = se.to_string();
+            let what = full
+                .rsplit_once(" at line ")
+                .map_or(full.as_str(), |(w, _)| w);
+            Error::new(
+                ErrorCode::Corrupt,
+                format!("line {} column {}: {what}", se.line(), se.column().max(1)),
+            )
+        }
+        _ => syntax_error(text, e.index(), &describe(e.error())),
     }
 }
 
