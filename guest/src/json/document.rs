@@ -1,16 +1,19 @@
 //! A parsed document that stays text: parsing validates it (strictly, with
-//! simd-json) and lookups navigate the text; the `serde_json::Value` DOM is
-//! built only when something needs it (schema validation, re-printing), and
-//! then kept. A lookup in a large document so costs a scan, not a DOM.
+//! simd-json) and keeps its structural index, and lookups navigate the text
+//! through that index; the `serde_json::Value` DOM is built only when
+//! something needs it (schema validation, re-printing), and then kept. A
+//! lookup in a large document so costs the members it passes, not a DOM.
 
+use super::get;
+use super::navigate::Structure;
 use super::parse::{build, validate, ParseLimits};
-use super::{get, navigate};
 use crate::Result;
 use serde_json::Value;
 use std::cell::OnceCell;
 
 pub struct Document {
     text: String,
+    structure: Structure,
     dom: OnceCell<Value>,
 }
 
@@ -27,28 +30,34 @@ pub enum Kind {
 
 impl Document {
     pub fn parse(text: String, limits: ParseLimits) -> Result<Self> {
-        validate(text.as_bytes(), &limits)?;
+        let structure = validate(text.as_bytes(), &limits, |index| {
+            Structure::new(text.as_bytes(), index, limits.max_depth)
+        })?;
         Ok(Document {
             text,
+            structure,
             dom: OnceCell::new(),
         })
     }
 
-    /// The byte range of the value at `pointer`.
-    fn range(&self, pointer: &str) -> Result<Option<(usize, usize)>> {
+    /// The structural slot of the value at `pointer`.
+    fn slot(&self, pointer: &str) -> Result<Option<usize>> {
         get(&Value::Null, pointer)?; // checks the pointer's syntax
-        Ok(navigate::find(self.text.as_bytes(), pointer))
+        Ok(self.structure.find(self.text.as_bytes(), pointer))
     }
 
     /// JSON text of the value at `pointer`, as it stands in the document.
     pub fn get(&self, pointer: &str) -> Result<Option<&str>> {
-        Ok(self.range(pointer)?.map(|(a, b)| &self.text[a..b]))
+        Ok(self.slot(pointer)?.map(|k| {
+            let (a, b) = self.structure.range(self.text.as_bytes(), k);
+            &self.text[a..b]
+        }))
     }
 
     pub fn kind(&self, pointer: &str) -> Result<Option<Kind>> {
         Ok(self
-            .range(pointer)?
-            .map(|(a, _)| match self.text.as_bytes()[a] {
+            .slot(pointer)?
+            .map(|k| match self.structure.byte(self.text.as_bytes(), k) {
                 b'n' => Kind::Null,
                 b't' | b'f' => Kind::Boolean,
                 b'"' => Kind::String,
@@ -60,12 +69,13 @@ impl Document {
 
     /// Items of an array, members of an object, characters of a string.
     pub fn length(&self, pointer: &str) -> Result<Option<u64>> {
-        let Some((a, b)) = self.range(pointer)? else {
+        let Some(k) = self.slot(pointer)? else {
             return Ok(None);
         };
         let bytes = self.text.as_bytes();
+        let (a, b) = self.structure.range(bytes, k);
         Ok(match bytes[a] {
-            b'[' | b'{' => Some(navigate::count(bytes, a) as u64),
+            b'[' | b'{' => Some(self.structure.count(bytes, k) as u64),
             b'"' => Some(
                 serde_json::from_str::<String>(&self.text[a..b])
                     .map_or(0, |s| s.chars().count() as u64),
@@ -76,10 +86,11 @@ impl Document {
 
     /// Member names of an object, in document order.
     pub fn keys(&self, pointer: &str) -> Result<Option<Vec<String>>> {
-        let Some((a, _)) = self.range(pointer)? else {
+        let Some(k) = self.slot(pointer)? else {
             return Ok(None);
         };
-        Ok((self.text.as_bytes()[a] == b'{').then(|| navigate::keys(self.text.as_bytes(), a)))
+        let bytes = self.text.as_bytes();
+        Ok((self.structure.byte(bytes, k) == b'{').then(|| self.structure.keys(bytes, k)))
     }
 
     /// The whole document as a DOM, built on first use.

@@ -1,182 +1,202 @@
-//! RFC 6901 lookups straight on JSON text that has already been validated,
-//! without building a DOM: siblings are skipped byte by byte, so one lookup
-//! in a 10 MB document costs a scan, not a parse into millions of values.
+//! RFC 6901 lookups on validated JSON text through its structural index,
+//! without building a DOM. simd-json's first stage finds the offset of every
+//! structural character and every scalar while it validates; pairing each
+//! opening bracket with its closing one makes skipping a sibling of any size
+//! one step, so a lookup in a 10 MB document costs the members it passes,
+//! not the bytes.
 
-/// The byte range of the value at `pointer` in `text`, or None if absent.
-/// `text` must be valid JSON (the document checked it when parsed);
-/// `pointer` must be empty or start with '/'.
-pub fn find(text: &[u8], pointer: &str) -> Option<(usize, usize)> {
-    let mut start = skip_ws(text, 0);
-    if !pointer.is_empty() {
-        for raw in pointer[1..].split('/') {
-            let token = raw.replace("~1", "/").replace("~0", "~");
-            start = match text[start] {
-                b'{' => member(text, start, &token)?,
-                b'[' => element(text, start, &token)?,
-                _ => return None,
+use crate::{Error, Result};
+
+/// 1 for an opening bracket, 2 for a closing one, 0 for anything else.
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'{' as usize] = 1;
+    t[b'[' as usize] = 1;
+    t[b'}' as usize] = 2;
+    t[b']' as usize] = 2;
+    t
+};
+
+pub struct Structure {
+    /// Byte offset of each structural character (`{ } [ ] : ,`) and of the
+    /// first byte of each scalar (a string's opening quote), in order.
+    pos: Vec<u32>,
+    /// For the opening bracket at `pos[k]`, the `k` of its closing bracket.
+    close: Vec<u32>,
+}
+
+impl Structure {
+    /// The index of `text` (strictly valid JSON) from simd-json's structural
+    /// `indexes`, refusing nesting deeper than `max_depth`.
+    pub fn new(text: &[u8], indexes: &[u32], max_depth: u32) -> Result<Self> {
+        // (simd-json may end the index with offsets past the text.)
+        let pos = indexes[..indexes.partition_point(|&p| (p as usize) < text.len())].to_vec();
+        let mut close = vec![0u32; pos.len()];
+        let mut open: Vec<u32> = Vec::new();
+        for (k, &p) in pos.iter().enumerate() {
+            match CLASS[text[p as usize] as usize] {
+                0 => {}
+                1 => {
+                    if open.len() >= max_depth as usize {
+                        return Err(Error::limit(format!(
+                            "nesting deeper than {max_depth} levels"
+                        )));
+                    }
+                    open.push(k as u32);
+                }
+                _ => {
+                    let o = open.pop().expect("validated JSON has balanced brackets");
+                    close[o as usize] = k as u32;
+                }
+            }
+        }
+        Ok(Structure { pos, close })
+    }
+
+    /// The slot of the value at `pointer`, or None if absent. `pointer`
+    /// must be empty or start with '/'.
+    pub fn find(&self, text: &[u8], pointer: &str) -> Option<usize> {
+        let mut k = 0;
+        if !pointer.is_empty() {
+            for raw in pointer[1..].split('/') {
+                let token = raw.replace("~1", "/").replace("~0", "~");
+                k = match self.byte(text, k) {
+                    b'{' => self.member(text, k, &token)?,
+                    b'[' => self.element(text, k, &token)?,
+                    _ => return None,
+                };
+            }
+        }
+        Some(k)
+    }
+
+    /// The first byte of the value in slot `k`.
+    pub fn byte(&self, text: &[u8], k: usize) -> u8 {
+        text[self.pos[k] as usize]
+    }
+
+    /// The byte range of the value in slot `k`.
+    pub fn range(&self, text: &[u8], k: usize) -> (usize, usize) {
+        let start = self.pos[k] as usize;
+        let end = match text[start] {
+            b'{' | b'[' => self.pos[self.close[k] as usize] as usize + 1,
+            // A scalar ends where the whitespace before the next structural begins.
+            _ => trim_end(
+                text,
+                start,
+                self.pos.get(k + 1).map_or(text.len(), |&p| p as usize),
+            ),
+        };
+        (start, end)
+    }
+
+    /// Items of the array, or members of the object, in slot `k`.
+    pub fn count(&self, text: &[u8], k: usize) -> usize {
+        let mut n = 0;
+        self.each(text, k, |_, _| {
+            n += 1;
+            true
+        });
+        n
+    }
+
+    /// Member names of the object in slot `k`, in document order.
+    pub fn keys(&self, text: &[u8], k: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        self.each(text, k, |key, _| {
+            out.push(key.map(decode_string).unwrap_or_default());
+            true
+        });
+        out
+    }
+
+    /// Calls `f(key, value_slot)` for each member (key: the raw string,
+    /// quotes included) or element (key: None) of the container in slot
+    /// `k`, until `f` returns false.
+    fn each<'t>(
+        &self,
+        text: &'t [u8],
+        k: usize,
+        mut f: impl FnMut(Option<&'t [u8]>, usize) -> bool,
+    ) {
+        let object = self.byte(text, k) == b'{';
+        let end = self.close[k] as usize;
+        let mut i = k + 1;
+        while i < end {
+            let key = if object {
+                // The key's slot, then ':', then the value.
+                let (a, b) = self.range(text, i);
+                i += 2;
+                Some(&text[a..b])
+            } else {
+                None
             };
+            if !f(key, i) {
+                return;
+            }
+            i = match self.byte(text, i) {
+                b'{' | b'[' => self.close[i] as usize + 1,
+                _ => i + 1,
+            };
+            i += 1; // past ',' (or past the end, at the closing bracket)
         }
     }
-    Some((start, skip_value(text, start)))
-}
 
-/// Items of the array, or members of the object, starting at `at`.
-pub fn count(text: &[u8], at: usize) -> usize {
-    let mut n = 0;
-    each(text, at, |_, _| {
-        n += 1;
-        true
-    });
-    n
-}
-
-/// Member names of the object at `at`, in document order.
-pub fn keys(text: &[u8], at: usize) -> Vec<String> {
-    let mut out = Vec::new();
-    each(text, at, |key, _| {
-        out.push(key.map(decode_string).unwrap_or_default());
-        true
-    });
-    out
-}
-
-/// Calls `f(key, value_start)` for each member (key: the raw string slice,
-/// quotes included) or element (key: None) of the container at `at`, until
-/// `f` returns false.
-fn each(text: &[u8], at: usize, mut f: impl FnMut(Option<&[u8]>, usize) -> bool) {
-    let object = text[at] == b'{';
-    let mut i = skip_ws(text, at + 1);
-    if text[i] == b'}' || text[i] == b']' {
-        return;
+    fn member(&self, text: &[u8], k: usize, token: &str) -> Option<usize> {
+        let mut found = None;
+        self.each(text, k, |key, value| {
+            let key = key.expect("an object member");
+            // Compare raw first: most keys have no escapes.
+            let matches = if key.contains(&b'\\') {
+                decode_string(key) == token
+            } else {
+                &key[1..key.len() - 1] == token.as_bytes()
+            };
+            if matches {
+                found = Some(value); // the last duplicate wins, as in a parsed document
+            }
+            true
+        });
+        found
     }
-    loop {
-        let key = if object {
-            let end = skip_string(text, i);
-            let key = &text[i..end];
-            i = skip_ws(text, end) + 1; // past ':'
-            i = skip_ws(text, i);
-            Some(key)
-        } else {
-            None
-        };
-        if !f(key, i) {
-            return;
+
+    fn element(&self, text: &[u8], k: usize, token: &str) -> Option<usize> {
+        if token.is_empty()
+            || (token.len() > 1 && token.starts_with('0'))
+            || !token.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
         }
-        i = skip_ws(text, skip_value(text, i));
-        if text[i] != b',' {
-            return;
-        }
-        i = skip_ws(text, i + 1);
+        let want: usize = token.parse().ok()?;
+        let mut index = 0;
+        let mut found = None;
+        self.each(text, k, |_, value| {
+            if index == want {
+                found = Some(value);
+                return false;
+            }
+            index += 1;
+            true
+        });
+        found
     }
 }
 
-fn member(text: &[u8], at: usize, token: &str) -> Option<usize> {
-    let mut found = None;
-    each(text, at, |key, value| {
-        let key = key.expect("an object member");
-        // Compare raw first: most keys have no escapes.
-        let matches = if key.contains(&b'\\') {
-            decode_string(key) == token
-        } else {
-            &key[1..key.len() - 1] == token.as_bytes()
-        };
-        if matches {
-            found = Some(value); // the last duplicate wins, as in a parsed document
-        }
-        true
-    });
-    found
-}
-
-fn element(text: &[u8], at: usize, token: &str) -> Option<usize> {
-    if token.is_empty()
-        || (token.len() > 1 && token.starts_with('0'))
-        || !token.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
+fn trim_end(text: &[u8], start: usize, mut end: usize) -> usize {
+    while end > start && matches!(text[end - 1], b' ' | b'\t' | b'\n' | b'\r') {
+        end -= 1;
     }
-    let want: usize = token.parse().ok()?;
-    let mut index = 0;
-    let mut found = None;
-    each(text, at, |_, value| {
-        if index == want {
-            found = Some(value);
-            return false;
-        }
-        index += 1;
-        true
-    });
-    found
+    end
 }
 
 fn decode_string(raw: &[u8]) -> String {
     serde_json::from_slice(raw).expect("a validated JSON string")
 }
 
-fn skip_ws(text: &[u8], mut i: usize) -> usize {
-    while i < text.len() && matches!(text[i], b' ' | b'\t' | b'\n' | b'\r') {
-        i += 1;
-    }
-    i
-}
-
-/// The index just past the string starting at `i` (on its opening quote).
-fn skip_string(text: &[u8], i: usize) -> usize {
-    let mut j = i + 1;
-    loop {
-        // memchr is SIMD (simd128 on wasm): strings are most of a document's bytes.
-        j += memchr::memchr2(b'"', b'\\', &text[j..]).expect("a validated string ends");
-        if text[j] == b'"' {
-            return j + 1;
-        }
-        j += 2;
-    }
-}
-
-/// The index just past the value starting at `i`.
-pub fn skip_value(text: &[u8], i: usize) -> usize {
-    match text[i] {
-        b'"' => skip_string(text, i),
-        open @ (b'{' | b'[') => {
-            // In valid JSON the other kind of bracket is balanced inside, so
-            // counting only this kind (outside strings) finds the end.
-            let close = if open == b'{' { b'}' } else { b']' };
-            let mut depth = 0usize;
-            let mut j = i;
-            loop {
-                j += memchr::memchr3(b'"', open, close, &text[j..])
-                    .expect("a validated container ends");
-                match text[j] {
-                    b'"' => {
-                        j = skip_string(text, j);
-                        continue;
-                    }
-                    c if c == open => depth += 1,
-                    _ => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return j + 1;
-                        }
-                    }
-                }
-                j += 1;
-            }
-        }
-        _ => {
-            let mut j = i;
-            while j < text.len()
-                && !matches!(text[j], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
-            {
-                j += 1;
-            }
-            j
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::parse::{validate, ParseLimits};
     use proptest::prelude::*;
     use serde_json::{json, Value};
 
@@ -221,20 +241,36 @@ mod tests {
         }
     }
 
+    #[test]
+    fn refuses_deep_nesting_and_finds_scalars_at_the_root() {
+        let deep = "[".repeat(10) + &"]".repeat(10);
+        let index =
+            |t: &[u8], depth| validate(t, &ParseLimits::default(), |i| Structure::new(t, i, depth));
+        assert!(index(deep.as_bytes(), 9).is_err());
+        assert!(index(deep.as_bytes(), 10).is_ok());
+        let t = b" \"a\\\"b\" \n";
+        let s = index(t, 4).unwrap();
+        assert_eq!(s.range(t, s.find(t, "").unwrap()), (1, 7));
+        assert_eq!(s.find(t, "/0"), None);
+    }
+
     proptest! {
         #[test]
         fn agrees_with_serde_json(v in arb_json(), pretty in any::<bool>()) {
             let text = if pretty { serde_json::to_string_pretty(&v) } else { serde_json::to_string(&v) }.unwrap();
+            let text = format!(" {text} ");
+            let t = text.as_bytes();
+            let s = validate(t, &ParseLimits::default(), |i| Structure::new(t, i, 64)).unwrap();
             let mut ps = Vec::new();
             pointers(&v, String::new(), &mut ps);
             for p in ps {
                 let expected = v.pointer(&p);
-                let got = find(text.as_bytes(), &p).map(|(a, b)| serde_json::from_slice::<Value>(&text.as_bytes()[a..b]).unwrap());
+                let got = s.find(t, &p).map(|k| { let (a, b) = s.range(t, k); serde_json::from_slice::<Value>(&t[a..b]).unwrap() });
                 prop_assert_eq!(got.as_ref(), expected, "pointer {}", p);
-                if let (Some((a, _)), Some(e)) = (find(text.as_bytes(), &p), expected) {
+                if let (Some(k), Some(e)) = (s.find(t, &p), expected) {
                     match e {
-                        Value::Array(x) => prop_assert_eq!(count(text.as_bytes(), a), x.len()),
-                        Value::Object(m) => prop_assert_eq!(keys(text.as_bytes(), a), m.keys().cloned().collect::<Vec<_>>()),
+                        Value::Array(x) => prop_assert_eq!(s.count(t, k), x.len()),
+                        Value::Object(m) => prop_assert_eq!(s.keys(t, k), m.keys().cloned().collect::<Vec<_>>()),
                         _ => {}
                     }
                 }

@@ -24,15 +24,24 @@ impl Default for ParseLimits {
     }
 }
 
-/// Checks that `text` is strict RFC 8259 JSON within the limits, without
-/// building values: simd-json's tape, on a copy (it works in place).
-pub fn validate(text: &[u8], limits: &ParseLimits) -> Result<()> {
+/// Checks that `text` is strict RFC 8259 JSON within the size limit,
+/// without building values, and hands simd-json's structural index of it
+/// (the offsets `navigate::Structure` is built from) to `with_index`.
+/// simd-json works in place, so it runs on a copy.
+pub fn validate<T>(
+    text: &[u8],
+    limits: &ParseLimits,
+    with_index: impl FnOnce(&[u32]) -> Result<T>,
+) -> Result<T> {
     check_size(text.len(), limits)?;
     let mut copy = text.to_vec();
-    // The tape is built without recursion, so nesting is checked on it,
-    // a walk over its nodes, rather than by another scan of the text.
-    match simd_json::to_tape(&mut copy) {
-        Ok(tape) => check_tape_depth(&tape.0, limits.max_depth),
+    let mut buffers = simd_json::Buffers::new(text.len());
+    match simd_json::to_tape_with_buffers(&mut copy, &mut buffers) {
+        Ok(tape) => {
+            drop(tape);
+            drop(copy);
+            with_index(buffers.structural_indexes())
+        }
         Err(e) => Err(explain(text, &e)),
     }
 }
@@ -60,22 +69,6 @@ fn explain(text: &[u8], e: &simd_json::Error) -> Error {
         }
         _ => syntax_error(text, e.index(), &describe(e.error())),
     }
-}
-
-fn check_tape_depth(nodes: &[simd_json::Node<'_>], max: u32) -> Result<()> {
-    let mut ends: Vec<usize> = Vec::new(); // where each open container ends
-    for (i, node) in nodes.iter().enumerate() {
-        while ends.last().is_some_and(|&end| end <= i) {
-            ends.pop();
-        }
-        if let simd_json::Node::Array { count, .. } | simd_json::Node::Object { count, .. } = node {
-            ends.push(i + count + 1);
-            if ends.len() > max as usize {
-                return Err(Error::limit(format!("nesting deeper than {max} levels")));
-            }
-        }
-    }
-    Ok(())
 }
 
 fn check_size(len: usize, limits: &ParseLimits) -> Result<()> {
