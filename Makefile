@@ -20,7 +20,7 @@ export PYO3_PYTHON := $(abspath $(PY))
 help:
 	@echo "make run    set up, then a short tour: a generated document history encoded and decoded"
 	@echo "make test   set up, then lint, cargo test and pytest on every backend"
-	@echo "make bench  the delta benchmark (each backend beside xdelta3) and cargo bench"
+	@echo "make bench  the delta benchmark (each backend beside xdelta3), the JSON benchmark, cargo bench"
 	@echo "make lint   cargo fmt --check, clippy -D warnings, ruff, mypy"
 
 setup: system-deps rust-target venv build
@@ -91,6 +91,7 @@ fmt: venv
 
 bench: setup
 	$(PY) benches/rust_vs_python.py
+	$(PY) benches/json_bench.py
 	cd guest && cargo bench --bench vcdiff
 
 clean:
