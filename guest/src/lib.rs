@@ -7,6 +7,7 @@
 pub mod error;
 pub mod json;
 pub mod vcdiff;
+pub mod vector;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

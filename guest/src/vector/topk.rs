@@ -1,0 +1,114 @@
+//! Exact top-k: the k best (score, id) pairs, ties broken by the smaller id,
+//! so the answer is one well-defined list whatever the order of the input.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    pub id: u64,
+    pub score: f32,
+}
+
+/// `Hit`s ordered best first: by score (higher or lower is better), then by id.
+#[derive(Clone, Copy)]
+struct Ranked {
+    hit: Hit,
+    higher_is_better: bool,
+}
+
+impl Ranked {
+    /// Less means better.
+    fn rank(&self, other: &Self) -> Ordering {
+        let by_score = if self.higher_is_better {
+            other.hit.score.total_cmp(&self.hit.score)
+        } else {
+            self.hit.score.total_cmp(&other.hit.score)
+        };
+        by_score.then(self.hit.id.cmp(&other.hit.id))
+    }
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.rank(other) == Ordering::Equal
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ranked {
+    // The max-heap keeps the worst of the current best k on top.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.rank(other)
+    }
+}
+
+/// The best `k` of `hits`, best first.
+pub fn top_k(hits: impl IntoIterator<Item = Hit>, k: usize, higher_is_better: bool) -> Vec<Hit> {
+    if k == 0 {
+        return Vec::new();
+    }
+    let mut heap = BinaryHeap::with_capacity(k.min(1 << 16) + 1);
+    for hit in hits {
+        let r = Ranked {
+            hit,
+            higher_is_better,
+        };
+        if heap.len() < k {
+            heap.push(r);
+        } else if let Some(mut worst) = heap.peek_mut() {
+            if r < *worst {
+                *worst = r;
+            }
+        }
+    }
+    heap.into_sorted_vec().into_iter().map(|r| r.hit).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn hits(scores: &[f32]) -> Vec<Hit> {
+        scores
+            .iter()
+            .enumerate()
+            .map(|(i, &score)| Hit {
+                id: i as u64,
+                score,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn best_first_ties_by_id_and_k_beyond_the_input() {
+        let h = hits(&[0.5, 0.9, 0.9, 0.1]);
+        let ids = |v: Vec<Hit>| v.iter().map(|h| h.id).collect::<Vec<_>>();
+        assert_eq!(ids(top_k(h.clone(), 3, true)), [1, 2, 0]);
+        assert_eq!(ids(top_k(h.clone(), 2, false)), [3, 0]);
+        assert_eq!(ids(top_k(h.clone(), 10, true)), [1, 2, 0, 3]);
+        assert!(top_k(h, 0, true).is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn equals_a_full_sort(scores in proptest::collection::vec(0u8..8, 0..60), k in 0usize..70, high in any::<bool>()) {
+            let scores: Vec<f32> = scores.into_iter().map(f32::from).collect();
+            let mut sorted = hits(&scores);
+            sorted.sort_by(|a, b| {
+                let s = if high { b.score.total_cmp(&a.score) } else { a.score.total_cmp(&b.score) };
+                s.then(a.id.cmp(&b.id))
+            });
+            sorted.truncate(k);
+            // Any input order gives the same answer.
+            let mut shuffled = hits(&scores);
+            shuffled.reverse();
+            prop_assert_eq!(top_k(shuffled, k, high), sorted);
+        }
+    }
+}
