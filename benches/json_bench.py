@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from _targets import Targets
+
 from oms_accel import JsonProcessor, available_backends
 from oms_accel.samples import ONTOLOGY_SCHEMA, json_document
 
@@ -147,12 +149,7 @@ def main() -> int:
     nd = bench_ndjson(args.ndjson_mb)
     if not args.check:
         return 0
-    failures = []
-
-    def target(ok: bool, text: str) -> None:
-        print(("met:    " if ok else "MISSED: ") + text)
-        if not ok:
-            failures.append(text)
+    target = Targets()
 
     w = val.get("oms-accel wasm")
     if w:
@@ -164,7 +161,7 @@ def main() -> int:
         target(get["json.loads+lookup"] / g >= 3, f"get {get['json.loads+lookup'] / g:.2f}x faster than json.loads + lookup (target 3x)")
     for backend, rss in nd.items():
         target(rss < 150 * 2**20, f"NDJSON peak RSS on {backend}: {rss / 2**20:.0f} MiB (target under 150)")
-    return 1 if failures else 0
+    return target.exit_status()
 
 
 if __name__ == "__main__":

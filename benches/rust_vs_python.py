@@ -23,6 +23,8 @@ import tempfile
 import time
 from collections.abc import Callable
 
+from _targets import Targets
+
 from oms_accel import DeltaEncoder, available_backends
 from oms_accel.samples import document, edit
 
@@ -120,12 +122,7 @@ def main() -> int:
 
     if not args.check:
         return 0
-    failures = []
-
-    def target(ok: bool, text: str) -> None:
-        print(("met:    " if ok else "MISSED: ") + text)
-        if not ok:
-            failures.append(text)
+    target = Targets()
 
     wasm, py, xd9 = rows.get("wasm vcdiff"), rows.get("python vcdiff"), rows.get("xdelta3 -9")
     if wasm and py:
@@ -141,7 +138,7 @@ def main() -> int:
         target(nat[1] >= 2000, f"native decode {nat[1]:.0f} MB/s (target 2000)")
     if nat and zs:
         target(nat[2] <= 1.10 * zs[2], f"native delta {nat[2] / zs[2]:.3f}x zstd --patch-from -3's (target 1.10)")
-    return 1 if failures else 0
+    return target.exit_status()
 
 
 if __name__ == "__main__":

@@ -6,12 +6,27 @@ from __future__ import annotations
 
 import json
 import random
+from typing import Any
 
 _WORDS: list[str] = (
     "class property label domain range subClassOf comment Person Organization "
     "Document Version Schema Embedding identifier created modified owner status "
     "draft published archived relation inverseOf cardinality minimum maximum"
 ).split()
+
+
+def _entity(rng: random.Random, i: int) -> dict[str, Any]:
+    """One generated ontology entity (the shape ONTOLOGY_SCHEMA describes)."""
+    return {
+        "id": f"urn:oms:entity:{i}",
+        "type": rng.choice(_WORDS),
+        "label": " ".join(rng.choices(_WORDS, k=3)),
+        "properties": [
+            {"name": rng.choice(_WORDS), "range": rng.choice(_WORDS), "min": rng.randint(0, 3)} for _ in range(rng.randint(1, 4))
+        ],
+        "rank": rng.random(),
+        "modified": f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+    }
 
 
 def document(size: int, seed: int = 0) -> bytes:
@@ -21,16 +36,7 @@ def document(size: int, seed: int = 0) -> bytes:
     total = len(parts[0])
     i = 0
     while total < size:
-        entity = {
-            "id": f"urn:oms:entity:{i}",
-            "type": rng.choice(_WORDS),
-            "label": " ".join(rng.choices(_WORDS, k=3)),
-            "properties": [
-                {"name": rng.choice(_WORDS), "range": rng.choice(_WORDS), "min": rng.randint(0, 3)} for _ in range(rng.randint(1, 4))
-            ],
-            "rank": rng.random(),
-            "modified": f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-        }
+        entity = _entity(rng, i)
         text = json.dumps(entity, indent=2) + ",\n"
         parts.append(text)
         total += len(text)
@@ -115,17 +121,8 @@ def json_document(size: int, seed: int = 0) -> str:
     total = 0
     i = 0
     while total < size:
-        entity = {
-            "id": f"urn:oms:entity:{i}",
-            "type": rng.choice(_WORDS),
-            "label": " ".join(rng.choices(_WORDS, k=3)),
-            "properties": [
-                {"name": rng.choice(_WORDS), "range": rng.choice(_WORDS), "min": rng.randint(0, 3)} for _ in range(rng.randint(1, 4))
-            ],
-            "rank": rng.random(),
-            "modified": f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-            "embedding": [round(rng.uniform(-1, 1), 4) for _ in range(8)],
-        }
+        entity = _entity(rng, i)
+        entity["embedding"] = [round(rng.uniform(-1, 1), 4) for _ in range(8)]
         text = json.dumps(entity)
         entities.append(text)
         total += len(text) + 2
