@@ -8,6 +8,9 @@ a pure-Python fallback that reads and writes the same VCDIFF::
     enc = DeltaEncoder()                 # zstd where the native module loads, else VCDIFF
     delta = enc.encode(old, new)
     assert enc.decode(old, delta) == new  # any delta, whichever method made it
+
+JSON (`JsonProcessor`) and exact vector search (`VectorIndex`, `similarity`)
+run in the same component, with pure-Python fallbacks.
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ from .errors import (
     LimitError,
     PatchError,
     SchemaError,
+    VectorError,
 )
 from .json_processor import Document, JsonProcessor, NdjsonRecord, RustJsonProcessor, Schema, ValidationError
 from .limits import Limits
+from .vectors import VectorIndex, similarity
 
 __version__ = "0.1.0"
 
@@ -50,10 +55,13 @@ __all__ = [
     "Schema",
     "SchemaError",
     "ValidationError",
+    "VectorError",
+    "VectorIndex",
     "__version__",
     "available_backends",
     "backend_report",
     "compress",
     "decompress",
     "detect_format",
+    "similarity",
 ]

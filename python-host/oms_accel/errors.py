@@ -42,6 +42,11 @@ class PatchError(JsonError):
     """A JSON Patch that is malformed, or whose operation does not apply."""
 
 
+class VectorError(AccelError):
+    """A vector index file that is not one, or is truncated or damaged.
+    (A refused vector or query is an `AccelArgumentError`.)"""
+
+
 class LimitError(AccelError):
     """A limit was reached: output size, memory or run time."""
 

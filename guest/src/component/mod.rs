@@ -3,6 +3,7 @@
 
 mod delta;
 mod json;
+mod vector;
 
 use crate::{Error, ErrorCode};
 

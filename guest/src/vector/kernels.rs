@@ -1,6 +1,7 @@
-//! Dot product, squared L2 distance and norm over f32 slices.
+//! Dot product, squared L2 distance and norm of an f32 query against a row
+//! stored as f32, f16 or i8 (`Element`), converted to f32 lane by lane.
 //!
-//! Sixteen independent accumulators: LLVM turns each loop into SIMD (wasm
+//! Eight independent accumulators per pair: LLVM turns each loop into SIMD (wasm
 //! simd128, SSE/AVX natively) because no lane depends on another, which a
 //! single running sum would forbid (float addition is not associative).
 //! The same independence makes the result a fixed order of additions: the
@@ -8,14 +9,97 @@
 
 const LANES: usize = 16;
 
+/// What is summed over the lanes of a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Term {
+    /// x * y: the dot product.
+    Product,
+    /// (x - y)^2: the squared Euclidean distance.
+    SquaredDifference,
+}
+
+/// A stored vector component: f32, IEEE half precision (`F16`), or i8.
+pub trait Element: Copy {
+    fn to_f32(self) -> f32;
+
+    /// `block` for rows of this type.
+    #[inline(always)]
+    fn block<const Q: usize, const R: usize>(
+        queries: [&[f32]; Q],
+        rows: [&[Self]; R],
+        term: Term,
+    ) -> [[f32; R]; Q] {
+        match term {
+            Term::Product => portable_block(queries, rows, |x, y| x * y),
+            Term::SquaredDifference => portable_block(queries, rows, |x, y| (x - y) * (x - y)),
+        }
+    }
+}
+
+impl Element for f32 {
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        self
+    }
+
+    /// In wasm, written with simd128 intrinsics: what LLVM makes of the
+    /// portable loop for several pairs at once, Cranelift compiles into
+    /// code about five times slower than the native build of the same loop.
+    /// Same lanes, same order of additions, so the same results.
+    #[cfg(target_arch = "wasm32")]
+    #[inline(always)]
+    fn block<const Q: usize, const R: usize>(
+        queries: [&[f32]; Q],
+        rows: [&[f32]; R],
+        term: Term,
+    ) -> [[f32; R]; Q] {
+        match term {
+            Term::Product => simd128::block::<Q, R, false>(queries, rows),
+            Term::SquaredDifference => simd128::block::<Q, R, true>(queries, rows),
+        }
+    }
+}
+
+impl Element for i8 {
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        f32::from(self)
+    }
+}
+
+/// The bits of an IEEE 754 half-precision number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(transparent)]
+pub struct F16(pub u16);
+
+impl Element for F16 {
+    /// Branch-free (so it vectorizes): the magnitude's bits moved into an
+    /// f32 and scaled by 2^112 re-biases the exponent, subnormals included.
+    /// Stored halves are finite (`F16::from_f32` refuses the rest).
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        let magnitude =
+            f32::from_bits(u32::from(self.0 & 0x7fff) << 13) * f32::from_bits(0x7780_0000);
+        f32::from_bits(magnitude.to_bits() | (u32::from(self.0 & 0x8000) << 16))
+    }
+}
+
+impl F16 {
+    /// The nearest half (ties to even), or None beyond its range (65504).
+    pub fn from_f32(x: f32) -> Option<F16> {
+        let h = half::f16::from_f32(x);
+        h.is_finite().then(|| F16(h.to_bits()))
+    }
+}
+
 /// Sum over i of a[i] * b[i]. The slices must have the same length.
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    reduce(a, b, |x, y| x * y)
+pub fn dot<T: Element>(a: &[f32], b: &[T]) -> f32 {
+    T::block([a], [b], Term::Product)[0][0]
 }
 
 /// Sum over i of (a[i] - b[i])^2. The slices must have the same length.
-pub fn squared_l2(a: &[f32], b: &[f32]) -> f32 {
-    reduce(a, b, |x, y| (x - y) * (x - y))
+pub fn squared_l2<T: Element>(a: &[f32], b: &[T]) -> f32 {
+    T::block([a], [b], Term::SquaredDifference)[0][0]
 }
 
 /// The Euclidean norm of `a`.
@@ -23,29 +107,169 @@ pub fn norm(a: &[f32]) -> f32 {
     dot(a, a).sqrt()
 }
 
+/// Sum over i of term(a[i], b[i]), in the lanes and order of `block`.
 #[inline(always)]
-fn reduce(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
-    assert_eq!(a.len(), b.len(), "vectors of different lengths");
-    let mut acc = [0.0f32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for i in 0..LANES {
-            acc[i] += term(x[i], y[i]);
+pub fn reduce<T: Element>(a: &[f32], b: &[T], term: impl Fn(f32, f32) -> f32 + Copy) -> f32 {
+    portable_block::<T, 1, 1>([a], [b], term)[0][0]
+}
+
+/// The sums of `term` of each of the Q queries against each of the R rows,
+/// at once (`Element::block` picks the implementation):
+/// a chunk of a row, once loaded, serves every query (a batch search is
+/// bound by arithmetic, not memory, and this is what makes it so). Every
+/// pair is summed in the same order whatever Q and R are, so a score does
+/// not depend on how searches were grouped.
+#[inline(always)]
+pub fn portable_block<T: Element, const Q: usize, const R: usize>(
+    queries: [&[f32]; Q],
+    rows: [&[T]; R],
+    term: impl Fn(f32, f32) -> f32 + Copy,
+) -> [[f32; R]; Q] {
+    let dim = queries[0].len();
+    for q in &queries {
+        assert_eq!(q.len(), dim, "vectors of different lengths");
+    }
+    for r in &rows {
+        assert_eq!(r.len(), dim, "vectors of different lengths");
+    }
+    let mut acc = [[[0.0f32; LANES]; R]; Q];
+    // Every index below is static, so that the accumulators live in
+    // (SIMD) registers: an index only known at run time would put them in
+    // memory, and in wasm every memory access is bounds-checked.
+    let step = |acc: &mut [[[f32; LANES]; R]; Q], x: [[f32; LANES]; Q], y: [[f32; LANES]; R]| {
+        for q in 0..Q {
+            for r in 0..R {
+                for l in 0..LANES {
+                    acc[q][r][l] += term(x[q][l], y[r][l]);
+                }
+            }
+        }
+    };
+    let whole = dim / LANES;
+    for c in 0..whole {
+        let x = queries.map(|q| -> [f32; LANES] { q[c * LANES..][..LANES].try_into().unwrap() });
+        let y = rows.map(|r| -> [f32; LANES] {
+            let chunk: &[T; LANES] = r[c * LANES..][..LANES].try_into().unwrap();
+            chunk.map(Element::to_f32)
+        });
+        step(&mut acc, x, y);
+    }
+    if dim % LANES != 0 {
+        // The tail, padded with zeros (a zero term leaves a lane as it was).
+        let pad = |v: &mut dyn Iterator<Item = f32>| {
+            let mut out = [0.0f32; LANES];
+            for (o, x) in out.iter_mut().zip(v) {
+                *o = x;
+            }
+            out
+        };
+        let x = queries.map(|q| pad(&mut q[whole * LANES..].iter().copied()));
+        let y = rows.map(|r| pad(&mut r[whole * LANES..].iter().map(|e| e.to_f32())));
+        step(&mut acc, x, y);
+    }
+    let mut out = [[0.0f32; R]; Q];
+    for q in 0..Q {
+        for r in 0..R {
+            // Pairwise, so that the sum's rounding error stays small.
+            let a = &mut acc[q][r];
+            let mut width = LANES;
+            while width > 1 {
+                width /= 2;
+                for l in 0..width {
+                    a[l] += a[l + width];
+                }
+            }
+            out[q][r] = a[0];
         }
     }
-    for (i, (&x, &y)) in ra.iter().zip(rb).enumerate() {
-        acc[i] += term(x, y);
-    }
-    // Pairwise, so that the sum's rounding error stays small.
-    let mut width = LANES;
-    while width > 1 {
-        width /= 2;
-        for i in 0..width {
-            acc[i] += acc[i + width];
+    out
+}
+
+#[cfg(target_arch = "wasm32")]
+mod simd128 {
+    use super::LANES;
+    use core::arch::wasm32::*;
+
+    const _: () = assert!(LANES == 16, "four v128 per pair");
+
+    #[inline(always)]
+    fn load(v: &[f32], at: usize) -> [v128; 4] {
+        let chunk: &[f32; 16] = v[at..at + 16].try_into().unwrap();
+        // SAFETY: `chunk` is 16 readable f32; v128.load has no alignment requirement.
+        unsafe {
+            let p = chunk.as_ptr() as *const v128;
+            [
+                v128_load(p),
+                v128_load(p.add(1)),
+                v128_load(p.add(2)),
+                v128_load(p.add(3)),
+            ]
         }
     }
-    acc[0]
+
+    #[inline(always)]
+    fn padded(v: &[f32], from: usize) -> [v128; 4] {
+        let mut out = [0.0f32; 16];
+        out[..v.len() - from].copy_from_slice(&v[from..]);
+        load(&out, 0)
+    }
+
+    pub fn block<const Q: usize, const R: usize, const L2: bool>(
+        queries: [&[f32]; Q],
+        rows: [&[f32]; R],
+    ) -> [[f32; R]; Q] {
+        let dim = queries[0].len();
+        assert!(queries.iter().all(|q| q.len() == dim) && rows.iter().all(|r| r.len() == dim));
+        let mut acc = [[[f32x4_splat(0.0); 4]; R]; Q];
+        let step = |acc: &mut [[[v128; 4]; R]; Q], x: [[v128; 4]; Q], y: [[v128; 4]; R]| {
+            for q in 0..Q {
+                for r in 0..R {
+                    for j in 0..4 {
+                        let t = if L2 {
+                            let d = f32x4_sub(x[q][j], y[r][j]);
+                            f32x4_mul(d, d)
+                        } else {
+                            f32x4_mul(x[q][j], y[r][j])
+                        };
+                        acc[q][r][j] = f32x4_add(acc[q][r][j], t);
+                    }
+                }
+            }
+        };
+        let whole = dim - dim % 16;
+        let mut i = 0;
+        while i < whole {
+            step(
+                &mut acc,
+                queries.map(|q| load(q, i)),
+                rows.map(|r| load(r, i)),
+            );
+            i += 16;
+        }
+        if whole < dim {
+            step(
+                &mut acc,
+                queries.map(|q| padded(q, whole)),
+                rows.map(|r| padded(r, whole)),
+            );
+        }
+        // The portable version's pairwise sum: lanes i += i+8, i += i+4,
+        // i += i+2, i += i+1, where lanes 4j..4j+3 are acc[j].
+        acc.map(|per_row| {
+            per_row.map(|[a0, a1, a2, a3]| {
+                let b0 = f32x4_add(a0, a2);
+                let b1 = f32x4_add(a1, a3);
+                let c = f32x4_add(b0, b1);
+                let l = |n| match n {
+                    0 => f32x4_extract_lane::<0>(c),
+                    1 => f32x4_extract_lane::<1>(c),
+                    2 => f32x4_extract_lane::<2>(c),
+                    _ => f32x4_extract_lane::<3>(c),
+                };
+                (l(0) + l(2)) + (l(1) + l(3))
+            })
+        })
+    }
 }
 
 #[cfg(test)]
@@ -76,8 +300,27 @@ mod tests {
     }
 
     #[test]
+    fn halves_convert_exactly() {
+        for bits in 0..=u16::MAX {
+            let h = half::f16::from_bits(bits);
+            if h.is_finite() {
+                assert_eq!(
+                    F16(bits).to_f32().to_bits(),
+                    h.to_f32().to_bits(),
+                    "{bits:#x}"
+                );
+            }
+        }
+        assert_eq!(F16::from_f32(1.0), Some(F16(0x3c00)));
+        assert_eq!(F16::from_f32(65504.0), Some(F16(0x7bff)));
+        assert_eq!(F16::from_f32(70000.0), None);
+        assert_eq!(dot(&[2.0, 3.0], &[F16(0x3c00), F16(0xc000)]), -4.0);
+        assert_eq!(dot(&[2.0, 3.0], &[1i8, -2]), -4.0);
+    }
+
+    #[test]
     fn small_and_empty() {
-        assert_eq!(dot(&[], &[]), 0.0);
+        assert_eq!(dot::<f32>(&[], &[]), 0.0);
         assert_eq!(dot(&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0]), 32.0);
         assert_eq!(squared_l2(&[1.0, 2.0], &[4.0, 6.0]), 25.0);
         assert_eq!(norm(&[3.0, 4.0]), 5.0);

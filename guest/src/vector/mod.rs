@@ -8,11 +8,13 @@
 //! infinities are refused where vectors enter (`check_finite`), so the
 //! kernels never see them and every ranking is a total order.
 
+pub mod index;
 pub mod kernels;
 pub mod topk;
 
+pub use index::{similarity, Index, Storage};
 pub use kernels::{dot, norm, squared_l2};
-pub use topk::{top_k, Hit};
+pub use topk::{top_k, Hit, TopK};
 
 use crate::{Error, Result};
 

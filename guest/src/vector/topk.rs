@@ -47,26 +47,76 @@ impl Ord for Ranked {
     }
 }
 
-/// The best `k` of `hits`, best first.
-pub fn top_k(hits: impl IntoIterator<Item = Hit>, k: usize, higher_is_better: bool) -> Vec<Hit> {
-    if k == 0 {
-        return Vec::new();
-    }
-    let mut heap = BinaryHeap::with_capacity(k.min(1 << 16) + 1);
-    for hit in hits {
-        let r = Ranked {
-            hit,
+/// The best `k` hits seen so far. A hit that is plainly worse than the
+/// current k-th is rejected on its score alone, so pushing a million
+/// scores costs about a comparison each.
+pub struct TopK {
+    k: usize,
+    higher_is_better: bool,
+    heap: BinaryHeap<Ranked>,
+}
+
+impl TopK {
+    pub fn new(k: usize, higher_is_better: bool) -> Self {
+        TopK {
+            k,
             higher_is_better,
-        };
-        if heap.len() < k {
-            heap.push(r);
-        } else if let Some(mut worst) = heap.peek_mut() {
-            if r < *worst {
-                *worst = r;
-            }
+            heap: BinaryHeap::with_capacity(k.min(1 << 16) + 1),
         }
     }
-    heap.into_sorted_vec().into_iter().map(|r| r.hit).collect()
+
+    #[inline]
+    pub fn push(&mut self, id: u64, score: f32) {
+        // (-0.0 and 0.0 would be ordered apart by total_cmp.)
+        let hit = Hit {
+            id,
+            score: score + 0.0,
+        };
+        if self.heap.len() < self.k {
+            self.heap.push(Ranked {
+                hit,
+                higher_is_better: self.higher_is_better,
+            });
+            return;
+        }
+        let Some(mut worst) = self.heap.peek_mut() else {
+            return; // k == 0
+        };
+        let w = worst.hit.score;
+        let plainly_worse = if self.higher_is_better {
+            hit.score < w
+        } else {
+            hit.score > w
+        };
+        if plainly_worse {
+            return;
+        }
+        let r = Ranked {
+            hit,
+            higher_is_better: self.higher_is_better,
+        };
+        if r < *worst {
+            *worst = r;
+        }
+    }
+
+    /// The hits, best first.
+    pub fn into_sorted(self) -> Vec<Hit> {
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|r| r.hit)
+            .collect()
+    }
+}
+
+/// The best `k` of `hits`, best first.
+pub fn top_k(hits: impl IntoIterator<Item = Hit>, k: usize, higher_is_better: bool) -> Vec<Hit> {
+    let mut best = TopK::new(k, higher_is_better);
+    for h in hits {
+        best.push(h.id, h.score);
+    }
+    best.into_sorted()
 }
 
 #[cfg(test)]

@@ -1,0 +1,776 @@
+//! An exact (flat) vector index: every search scores every row.
+//!
+//! Rows are stored as f32, f16 or i8 (one f32 scale per row: the row's
+//! largest magnitude maps to 127). For cosine, rows and queries are
+//! normalized once, when they enter, so a score is one dot product; a zero
+//! vector stays zero and scores 0 against everything.
+//!
+//! The file format (`save` / `load`, also written by the Python backend),
+//! little-endian: the magic `OMSVECS1`, then dimension u32, metric u8
+//! (0 cosine, 1 dot, 2 l2), storage u8 (0 f32, 1 f16, 2 i8), two zero bytes,
+//! count u64; then `count` records of id u64, the scale f32 (i8 only) and
+//! the row as stored (normalized, for cosine). Records are independent, so
+//! files of several shards concatenate under one header.
+
+use super::kernels::{reduce, Element, Term, F16};
+use super::topk::{Hit, TopK};
+use super::{check_finite, Metric};
+use crate::{Error, Result};
+
+pub const MAGIC: &[u8; 8] = b"OMSVECS1";
+pub const HEADER_LEN: usize = 24;
+/// Largest dimension accepted.
+pub const MAX_DIM: u32 = 1 << 16;
+/// Rows scored against every query of a batch while they are in cache.
+const BLOCK_BYTES: usize = 128 << 10;
+/// Queries of a batch scored together against each row chunk, and rows per step.
+const BATCH_QUERIES: usize = 4;
+const BATCH_ROWS: usize = 2;
+const SINGLE_ROWS: usize = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    F32,
+    F16,
+    I8,
+}
+
+impl Storage {
+    fn bytes(self) -> usize {
+        match self {
+            Storage::F32 => 4,
+            Storage::F16 => 2,
+            Storage::I8 => 1,
+        }
+    }
+}
+
+enum Rows {
+    F32(Vec<f32>),
+    F16(Vec<F16>),
+    I8 { values: Vec<i8>, scales: Vec<f32> },
+}
+
+pub struct Index {
+    dim: usize,
+    metric: Metric,
+    rows: Rows,
+    ids: Vec<u64>,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index")
+            .field("dim", &self.dim)
+            .field("metric", &self.metric)
+            .field("storage", &self.storage())
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl Index {
+    pub fn new(dim: u32, metric: Metric, storage: Storage) -> Result<Self> {
+        if dim == 0 || dim > MAX_DIM {
+            return Err(Error::invalid(format!(
+                "dimension {dim} is out of range (1 to {MAX_DIM})"
+            )));
+        }
+        let rows = match storage {
+            Storage::F32 => Rows::F32(Vec::new()),
+            Storage::F16 => Rows::F16(Vec::new()),
+            Storage::I8 => Rows::I8 {
+                values: Vec::new(),
+                scales: Vec::new(),
+            },
+        };
+        Ok(Index {
+            dim: dim as usize,
+            metric,
+            rows,
+            ids: Vec::new(),
+        })
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    pub fn storage(&self) -> Storage {
+        match self.rows {
+            Rows::F32(_) => Storage::F32,
+            Rows::F16(_) => Storage::F16,
+            Rows::I8 { .. } => Storage::I8,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Checks that `values` holds whole vectors of this dimension, all finite.
+    pub fn check_vectors(&self, values: &[f32], what: &str) -> Result<usize> {
+        check_shape(values.len(), self.dim, what)?;
+        check_finite(values, self.dim)?;
+        Ok(values.len() / self.dim)
+    }
+
+    /// Adds the vectors in `values` (row after row) under `ids`. Nothing is
+    /// added when any of them is refused.
+    pub fn add(&mut self, values: &[f32], ids: &[u64]) -> Result<()> {
+        let n = self.check_vectors(values, "the vectors")?;
+        if ids.len() != n {
+            return Err(Error::invalid(format!("{n} vectors but {} ids", ids.len())));
+        }
+        let mut row = vec![0f32; self.dim];
+        let mut halves = Vec::new();
+        if let Rows::F16(_) = self.rows {
+            // Converted up front, so that a value beyond f16's range
+            // refuses the whole call before anything is added.
+            halves = try_vec(values.len())?;
+            for (i, chunk) in values.chunks_exact(self.dim).enumerate() {
+                self.prepare(chunk, &mut row);
+                for (j, &x) in row.iter().enumerate() {
+                    halves.push(F16::from_f32(x).ok_or_else(|| {
+                        Error::invalid(format!(
+                            "vector {i} has a value ({x}) at position {j} beyond the range of f16 (65504)"
+                        ))
+                    })?);
+                }
+            }
+        }
+        reserve(&mut self.ids, n)?;
+        match &mut self.rows {
+            Rows::F32(data) => {
+                reserve(data, values.len())?;
+                for chunk in values.chunks_exact(self.dim) {
+                    prepare(self.metric, chunk, &mut row);
+                    data.extend_from_slice(&row);
+                }
+            }
+            Rows::F16(data) => {
+                reserve(data, values.len())?;
+                data.extend_from_slice(&halves);
+            }
+            Rows::I8 {
+                values: data,
+                scales,
+            } => {
+                reserve(data, values.len())?;
+                reserve(scales, n)?;
+                for chunk in values.chunks_exact(self.dim) {
+                    prepare(self.metric, chunk, &mut row);
+                    scales.push(quantize(&row, data));
+                }
+            }
+        }
+        self.ids.extend_from_slice(ids);
+        Ok(())
+    }
+
+    fn prepare(&self, v: &[f32], out: &mut [f32]) {
+        prepare(self.metric, v, out)
+    }
+
+    /// The best `k` rows for `query`, best first (ties: smaller id first).
+    pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<Hit>> {
+        Ok(self.search_batch(query, k)?.pop().unwrap_or_default())
+    }
+
+    /// `search` for each query in `queries` (row after row). The rows are
+    /// taken a cache-sized block at a time and scored against every query
+    /// while they are in cache: a batch reads the index from memory once.
+    pub fn search_batch(&self, queries: &[f32], k: usize) -> Result<Vec<Vec<Hit>>> {
+        if k == 0 {
+            return Err(Error::invalid("k must be at least 1"));
+        }
+        let nq = self.check_vectors(queries, "the queries")?;
+        let mut prepared = vec![0f32; queries.len()];
+        for (q, out) in queries
+            .chunks_exact(self.dim)
+            .zip(prepared.chunks_exact_mut(self.dim))
+        {
+            self.prepare(q, out);
+        }
+        let higher = self.metric.higher_is_better();
+        let mut best: Vec<TopK> = (0..nq).map(|_| TopK::new(k, higher)).collect();
+        let block = (BLOCK_BYTES / (self.dim * self.storage().bytes())).max(1);
+        let queries: Vec<&[f32]> = prepared.chunks_exact(self.dim).collect();
+        let ids = &self.ids;
+        let mut start = 0;
+        while start < self.len() {
+            let end = (start + block).min(self.len());
+            let mut groups = queries.chunks_exact(BATCH_QUERIES);
+            let mut first = 0;
+            for group in groups.by_ref() {
+                let qs: [&[f32]; BATCH_QUERIES] = group.try_into().unwrap();
+                self.score_rows(qs, start, end, &mut |q, r, score| {
+                    best[first + q].push(ids[r], score)
+                });
+                first += BATCH_QUERIES;
+            }
+            for (q, top) in groups.remainder().iter().zip(&mut best[first..]) {
+                self.score_rows([*q], start, end, &mut |_, r, score| top.push(ids[r], score));
+            }
+            start = end;
+        }
+        Ok(best.into_iter().map(TopK::into_sorted).collect())
+    }
+
+    /// Calls `f(query, row, score)` for rows `start..end` against each of
+    /// the prepared queries `qs`.
+    #[inline]
+    fn score_rows<const Q: usize>(
+        &self,
+        qs: [&[f32]; Q],
+        start: usize,
+        end: usize,
+        f: &mut impl FnMut(usize, usize, f32),
+    ) {
+        match &self.rows {
+            Rows::F32(data) => self.scan(data, None, qs, start, end, f),
+            Rows::F16(data) => self.scan(data, None, qs, start, end, f),
+            Rows::I8 { values, scales } => self.scan(values, Some(scales), qs, start, end, f),
+        }
+    }
+
+    #[inline(always)]
+    fn scan<T: Element, const Q: usize>(
+        &self,
+        data: &[T],
+        scales: Option<&[f32]>,
+        qs: [&[f32]; Q],
+        start: usize,
+        end: usize,
+        f: &mut impl FnMut(usize, usize, f32),
+    ) {
+        let d = self.dim;
+        let row = |r: usize| &data[r * d..][..d];
+        let scale = |r: usize| scales.map_or(1.0, |s| s[r]);
+        let sq = |x: f32, y: f32| (x - y) * (x - y);
+        match (self.metric, scales) {
+            (Metric::L2, Some(s)) => {
+                // The scale does not factor out of a distance: q - s*row, lane by lane.
+                for (r, &sc) in s.iter().enumerate().take(end).skip(start) {
+                    for (qi, q) in qs.iter().enumerate() {
+                        let raw = reduce(q, row(r), |x, y| sq(x, sc * y));
+                        f(qi, r, self.finish(raw));
+                    }
+                }
+            }
+            (metric, _) => {
+                let emit =
+                    &mut |qi: usize, r: usize, raw: f32| f(qi, r, self.finish(raw * scale(r)));
+                // One query: four rows at a time, so that four sums are in
+                // flight. Several: each row chunk serves the group of queries.
+                let term = if metric == Metric::L2 {
+                    Term::SquaredDifference
+                } else {
+                    Term::Product
+                };
+                if Q == 1 {
+                    blocks::<T, Q, SINGLE_ROWS>(row, qs, start, end, term, emit)
+                } else {
+                    blocks::<T, Q, BATCH_ROWS>(row, qs, start, end, term, emit)
+                }
+            }
+        }
+    }
+
+    fn finish(&self, raw: f32) -> f32 {
+        match self.metric {
+            Metric::Cosine => raw.clamp(-1.0, 1.0),
+            Metric::Dot => raw,
+            Metric::L2 => raw.sqrt(),
+        }
+    }
+
+    /// The index in the file format (module documentation).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let record = record_len(self.dim, self.storage());
+        let mut out = Vec::with_capacity(HEADER_LEN + record * self.len());
+        out.extend_from_slice(&header(
+            self.dim as u32,
+            self.metric,
+            self.storage(),
+            self.len() as u64,
+        ));
+        let d = self.dim;
+        for (r, id) in self.ids.iter().enumerate() {
+            out.extend_from_slice(&id.to_le_bytes());
+            match &self.rows {
+                Rows::F32(data) => data[r * d..][..d]
+                    .iter()
+                    .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+                Rows::F16(data) => data[r * d..][..d]
+                    .iter()
+                    .for_each(|x| out.extend_from_slice(&x.0.to_le_bytes())),
+                Rows::I8 { values, scales } => {
+                    out.extend_from_slice(&scales[r].to_le_bytes());
+                    out.extend(values[r * d..][..d].iter().map(|&x| x as u8));
+                }
+            }
+        }
+        out
+    }
+
+    /// An index from the file format, every field checked.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
+            return Err(Error::corrupt("not an oms-accel vector index (bad magic)"));
+        }
+        let dim = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
+        let metric = match bytes[12] {
+            0 => Metric::Cosine,
+            1 => Metric::Dot,
+            2 => Metric::L2,
+            m => return Err(Error::corrupt(format!("unknown metric code {m}"))),
+        };
+        let storage = match bytes[13] {
+            0 => Storage::F32,
+            1 => Storage::F16,
+            2 => Storage::I8,
+            s => return Err(Error::corrupt(format!("unknown storage code {s}"))),
+        };
+        let count = u64::from_le_bytes(bytes[16..24].try_into().unwrap());
+        let mut index = Index::new(dim, metric, storage).map_err(|e| Error::corrupt(e.message))?;
+        let record = record_len(index.dim, storage);
+        let body = &bytes[HEADER_LEN..];
+        let expected = (body.len() / record) as u64;
+        if body.len() % record != 0 || expected < count {
+            return Err(Error::truncated(format!(
+                "the index says {count} vectors but its file holds {}",
+                body.len() as f64 / record as f64
+            )));
+        }
+        if expected > count {
+            return Err(Error::corrupt(format!(
+                "the index says {count} vectors but its file holds {expected}"
+            )));
+        }
+        let n = count as usize;
+        let d = index.dim;
+        reserve(&mut index.ids, n)?;
+        match &mut index.rows {
+            Rows::F32(data) => reserve(data, n * d)?,
+            Rows::F16(data) => reserve(data, n * d)?,
+            Rows::I8 { values, scales } => {
+                reserve(values, n * d)?;
+                reserve(scales, n)?;
+            }
+        }
+        for (i, rec) in body.chunks_exact(record).enumerate() {
+            index
+                .ids
+                .push(u64::from_le_bytes(rec[..8].try_into().unwrap()));
+            let rest = &rec[8..];
+            let bad = || Error::corrupt(format!("vector {i} of the index is not finite"));
+            match &mut index.rows {
+                Rows::F32(data) => {
+                    for c in rest.chunks_exact(4) {
+                        let x = f32::from_le_bytes(c.try_into().unwrap());
+                        if !x.is_finite() {
+                            return Err(bad());
+                        }
+                        data.push(x);
+                    }
+                }
+                Rows::F16(data) => {
+                    for c in rest.chunks_exact(2) {
+                        let h = u16::from_le_bytes(c.try_into().unwrap());
+                        if h & 0x7c00 == 0x7c00 {
+                            return Err(bad());
+                        }
+                        data.push(F16(h));
+                    }
+                }
+                Rows::I8 { values, scales } => {
+                    let s = f32::from_le_bytes(rest[..4].try_into().unwrap());
+                    if !s.is_finite() || s < 0.0 {
+                        return Err(bad());
+                    }
+                    scales.push(s);
+                    values.extend(rest[4..].iter().map(|&b| b as i8));
+                }
+            }
+        }
+        Ok(index)
+    }
+}
+
+/// `block` over rows `start..end`, R rows at a time (then one at a time),
+/// calling `emit(query, row, raw score)`.
+#[inline(always)]
+fn blocks<'a, T: Element + 'a, const Q: usize, const R: usize>(
+    row: impl Fn(usize) -> &'a [T],
+    qs: [&[f32]; Q],
+    start: usize,
+    end: usize,
+    term: Term,
+    emit: &mut impl FnMut(usize, usize, f32),
+) {
+    let mut r = start;
+    while r + R <= end {
+        let scores = T::block::<Q, R>(qs, std::array::from_fn(|i| row(r + i)), term);
+        for (qi, per_row) in scores.iter().enumerate() {
+            for (i, &s) in per_row.iter().enumerate() {
+                emit(qi, r + i, s);
+            }
+        }
+        r += R;
+    }
+    for r in r..end {
+        let scores = T::block::<Q, 1>(qs, [row(r)], term);
+        for (qi, s) in scores.iter().enumerate() {
+            emit(qi, r, s[0]);
+        }
+    }
+}
+
+/// The file header of an index.
+pub fn header(dim: u32, metric: Metric, storage: Storage, count: u64) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[..8].copy_from_slice(MAGIC);
+    h[8..12].copy_from_slice(&dim.to_le_bytes());
+    h[12] = match metric {
+        Metric::Cosine => 0,
+        Metric::Dot => 1,
+        Metric::L2 => 2,
+    };
+    h[13] = match storage {
+        Storage::F32 => 0,
+        Storage::F16 => 1,
+        Storage::I8 => 2,
+    };
+    h[16..24].copy_from_slice(&count.to_le_bytes());
+    h
+}
+
+fn record_len(dim: usize, storage: Storage) -> usize {
+    8 + if storage == Storage::I8 { 4 } else { 0 } + dim * storage.bytes()
+}
+
+/// `v` as stored for `metric`: unit length for cosine (zero stays zero).
+fn prepare(metric: Metric, v: &[f32], out: &mut [f32]) {
+    out.copy_from_slice(v);
+    if metric == Metric::Cosine {
+        let n = super::norm(v);
+        if n > 0.0 {
+            out.iter_mut().for_each(|x| *x /= n);
+        }
+    }
+}
+
+/// Appends `row` as i8 (its largest magnitude becomes 127) and returns the scale.
+fn quantize(row: &[f32], out: &mut Vec<i8>) -> f32 {
+    let peak = row.iter().fold(0f32, |m, x| m.max(x.abs()));
+    if peak == 0.0 {
+        out.extend(std::iter::repeat_n(0i8, row.len()));
+        return 0.0;
+    }
+    let scale = peak / 127.0;
+    out.extend(
+        row.iter()
+            .map(|&x| (x / scale).round().clamp(-127.0, 127.0) as i8),
+    );
+    scale
+}
+
+/// Pairwise scores of every vector of `a` against every vector of `b`
+/// (row-major, `a`'s count rows of `b`'s count).
+pub fn similarity(a: &[f32], b: &[f32], dim: usize, metric: Metric) -> Result<Vec<f32>> {
+    let mut index = Index::new(dim as u32, metric, Storage::F32)?;
+    let na = index.check_vectors(a, "the first batch")?;
+    let nb = index.check_vectors(b, "the second batch")?;
+    let cells = na.checked_mul(nb).filter(|&c| c <= isize::MAX as usize / 4);
+    let mut out =
+        try_vec(cells.ok_or_else(|| Error::limit("the similarity matrix is too large"))?)?;
+    out.resize(na * nb, 0.0);
+    index.add(b, &vec![0; nb])?;
+    let mut q = vec![0f32; dim];
+    for (i, v) in a.chunks_exact(dim).enumerate() {
+        index.prepare(v, &mut q);
+        let row = &mut out[i * nb..][..nb];
+        index.score_rows([&q], 0, nb, &mut |_, r, s| row[r] = s + 0.0);
+    }
+    Ok(out)
+}
+
+fn check_shape(len: usize, dim: usize, what: &str) -> Result<()> {
+    if len % dim != 0 {
+        return Err(Error::invalid(format!(
+            "{what} hold {len} values, not a multiple of the dimension {dim}"
+        )));
+    }
+    Ok(())
+}
+
+fn try_vec<T>(n: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    reserve(&mut v, n)?;
+    Ok(v)
+}
+
+/// Grows `v` for `n` more items, or a limit error (never an abort) when
+/// memory runs out.
+fn reserve<T>(v: &mut Vec<T>, n: usize) -> Result<()> {
+    v.try_reserve(n).map_err(|_| {
+        Error::limit(format!(
+            "out of memory for {n} more values ({} bytes each)",
+            std::mem::size_of::<T>()
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Scores in float64, as numpy would compute them on pre-normalized rows.
+    fn reference(metric: Metric, q: &[f32], rows: &[Vec<f32>], k: usize) -> Vec<(u64, f64)> {
+        let norm = |v: &[f32]| v.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt();
+        let mut scored: Vec<(u64, f64)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let d: f64 = q.iter().zip(r).map(|(&a, &b)| a as f64 * b as f64).sum();
+                let s = match metric {
+                    Metric::Dot => d,
+                    Metric::Cosine => {
+                        let n = norm(q) * norm(r);
+                        if n == 0.0 {
+                            0.0
+                        } else {
+                            d / n
+                        }
+                    }
+                    Metric::L2 => q
+                        .iter()
+                        .zip(r)
+                        .map(|(&a, &b)| (a as f64 - b as f64).powi(2))
+                        .sum::<f64>()
+                        .sqrt(),
+                };
+                (i as u64 * 10, s)
+            })
+            .collect();
+        scored.sort_by(|a, b| {
+            let o = if metric.higher_is_better() {
+                b.1.total_cmp(&a.1)
+            } else {
+                a.1.total_cmp(&b.1)
+            };
+            o.then(a.0.cmp(&b.0))
+        });
+        scored.truncate(k);
+        scored
+    }
+
+    fn index_of(rows: &[Vec<f32>], metric: Metric, storage: Storage) -> Index {
+        let dim = rows[0].len() as u32;
+        let mut index = Index::new(dim, metric, storage).unwrap();
+        let flat: Vec<f32> = rows.concat();
+        let ids: Vec<u64> = (0..rows.len() as u64).map(|i| i * 10).collect();
+        index.add(&flat, &ids).unwrap();
+        index
+    }
+
+    /// Random rows plus a zero vector and a duplicate.
+    fn rows_strategy() -> impl Strategy<Value = (Vec<Vec<f32>>, Vec<f32>)> {
+        (1usize..40).prop_flat_map(|dim| {
+            (
+                proptest::collection::vec(proptest::collection::vec(-1.0f32..1.0, dim), 1..40),
+                proptest::collection::vec(-1.0f32..1.0, dim),
+            )
+                .prop_map(|(mut rows, q)| {
+                    let dim = q.len();
+                    rows.push(vec![0.0; dim]);
+                    rows.push(rows[0].clone());
+                    (rows, q)
+                })
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn f32_top_k_matches_a_float64_reference((rows, q) in rows_strategy(), k in 1usize..50) {
+            for metric in [Metric::Cosine, Metric::Dot, Metric::L2] {
+                let index = index_of(&rows, metric, Storage::F32);
+                let got = index.search(&q, k).unwrap();
+                let want = reference(metric, &q, &rows, k);
+                prop_assert_eq!(got.len(), want.len().min(k));
+                for (g, w) in got.iter().zip(&want) {
+                    prop_assert!((g.score as f64 - w.1).abs() <= 1e-5 * w.1.abs() + 1e-6, "{:?}: {} vs {}", metric, g.score, w.1);
+                }
+                // Ids agree wherever the reference's scores are not within
+                // f32 rounding of a neighbour's (a near-tie may go either way).
+                let gap = |i: usize| want.get(i + 1).is_none_or(|n| (n.1 - want[i].1).abs() > 1e-5)
+                    && (i == 0 || (want[i - 1].1 - want[i].1).abs() > 1e-5);
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    if gap(i) {
+                        prop_assert_eq!(g.id, w.0, "{:?} rank {}", metric, i);
+                    }
+                }
+                // A batch (a group of four, then the rest one by one) gives
+                // exactly what single searches give.
+                let last = rows.last().unwrap();
+                let batch_queries = [&q, &rows[0], &q, last, &rows[1], &q];
+                let batch = index.search_batch(&batch_queries.map(|v| v.as_slice()).concat(), k).unwrap();
+                for (b, v) in batch.iter().zip(batch_queries) {
+                    prop_assert_eq!(b, &index.search(v, k).unwrap());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn zero_vectors_duplicates_and_k_beyond_the_index() {
+        let rows = vec![
+            vec![1.0, 0.0],
+            vec![0.0, 0.0],
+            vec![1.0, 0.0],
+            vec![0.0, 1.0],
+        ];
+        let index = index_of(&rows, Metric::Cosine, Storage::F32);
+        let hits = index.search(&[2.0, 0.0], 10).unwrap();
+        let ids: Vec<u64> = hits.iter().map(|h| h.id).collect();
+        // Duplicates tie and go by id; the zero vector scores 0, as does the orthogonal one.
+        assert_eq!(ids, [0, 20, 10, 30]);
+        assert_eq!(hits[2].score, 0.0);
+        let zero_query = index.search(&[0.0, 0.0], 2).unwrap();
+        assert_eq!(
+            zero_query
+                .iter()
+                .map(|h| (h.id, h.score))
+                .collect::<Vec<_>>(),
+            [(0, 0.0), (10, 0.0)]
+        );
+    }
+
+    #[test]
+    fn refuses_bad_input_and_adds_nothing() {
+        let mut index = Index::new(3, Metric::Dot, Storage::F16).unwrap();
+        assert!(index
+            .add(&[1.0, 2.0], &[0])
+            .unwrap_err()
+            .message
+            .contains("multiple of the dimension 3"));
+        assert!(index
+            .add(&[1.0, 2.0, f32::NAN], &[0])
+            .unwrap_err()
+            .message
+            .contains("non-finite"));
+        assert!(index
+            .add(&[1.0, 2.0, 3.0, 1.0, 1e6, 1.0], &[0, 1])
+            .unwrap_err()
+            .message
+            .contains("range of f16"));
+        assert!(index
+            .add(&[1.0, 2.0, 3.0], &[0, 1])
+            .unwrap_err()
+            .message
+            .contains("1 vectors but 2 ids"));
+        assert_eq!(index.len(), 0);
+        index.add(&[1.0, 2.0, 3.0], &[7]).unwrap();
+        assert!(index.search(&[1.0, 2.0], 1).is_err());
+        assert!(index
+            .search(&[1.0, 2.0, 3.0], 0)
+            .unwrap_err()
+            .message
+            .contains("k must be"));
+        assert!(Index::new(0, Metric::Dot, Storage::F32).is_err());
+    }
+
+    #[test]
+    fn quantized_storage_stays_close() {
+        let rows: Vec<Vec<f32>> = (0..50)
+            .map(|i| {
+                (0..16)
+                    .map(|j| ((i * 7 + j * 13) % 17) as f32 - 8.0)
+                    .collect()
+            })
+            .collect();
+        for metric in [Metric::Cosine, Metric::Dot, Metric::L2] {
+            let exact = index_of(&rows, metric, Storage::F32);
+            for storage in [Storage::F16, Storage::I8] {
+                let index = index_of(&rows, metric, storage);
+                for q in &rows[..5] {
+                    let (a, b) = (exact.search(q, 3).unwrap(), index.search(q, 3).unwrap());
+                    // The error scales with the query: |q|^2 for dot, |q| for L2.
+                    let n = super::super::norm(q);
+                    let scale = match metric {
+                        Metric::Cosine => 1.0,
+                        Metric::Dot => n * n,
+                        Metric::L2 => n,
+                    };
+                    assert!(
+                        (a[0].score - b[0].score).abs() <= 0.01 * scale,
+                        "{metric:?} {storage:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn files_round_trip_and_refuse_damage() {
+        for storage in [Storage::F32, Storage::F16, Storage::I8] {
+            let index = index_of(
+                &[vec![1.0, -2.0, 0.5], vec![0.0, 0.0, 0.0]],
+                Metric::L2,
+                storage,
+            );
+            let bytes = index.to_bytes();
+            let back = Index::from_bytes(&bytes).unwrap();
+            assert_eq!(back.to_bytes(), bytes);
+            assert_eq!(
+                back.search(&[1.0, 1.0, 1.0], 2).unwrap(),
+                index.search(&[1.0, 1.0, 1.0], 2).unwrap()
+            );
+            assert!(Index::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+            let mut extra = bytes.clone();
+            extra.extend_from_slice(&bytes[HEADER_LEN..]);
+            assert!(Index::from_bytes(&extra)
+                .unwrap_err()
+                .message
+                .contains("holds 4"));
+            let mut bad = bytes.clone();
+            bad[0] = b'X';
+            assert!(Index::from_bytes(&bad).is_err());
+            let mut huge = bytes.clone();
+            huge[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
+            assert_eq!(
+                Index::from_bytes(&huge).unwrap_err().code,
+                crate::ErrorCode::Truncated
+            );
+        }
+        let mut nan = index_of(&[vec![1.0]], Metric::Dot, Storage::F32).to_bytes();
+        nan[HEADER_LEN + 8..].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert!(Index::from_bytes(&nan)
+            .unwrap_err()
+            .message
+            .contains("not finite"));
+    }
+
+    #[test]
+    fn similarity_is_every_pair() {
+        let a = [1.0, 0.0, 0.0, 2.0];
+        let b = [3.0, 0.0, 0.0, 0.0, 1.0, 1.0];
+        let m = similarity(&a, &b, 2, Metric::Cosine).unwrap();
+        let h = std::f32::consts::FRAC_1_SQRT_2;
+        assert_eq!(m.len(), 6);
+        for (x, y) in m.iter().zip([1.0, 0.0, h, 0.0, 0.0, h]) {
+            assert!((x - y).abs() < 1e-6);
+        }
+        assert!(similarity(&a, &b[..5], 2, Metric::Dot).is_err());
+    }
+}

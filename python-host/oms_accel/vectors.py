@@ -1,0 +1,349 @@
+"""Exact similarity search over embeddings: cosine, dot product or Euclidean
+(L2) distance, top-k with ties broken by the smaller id.
+
+On the wasm backend the index is split into shards, one per thread, each in
+its own sandboxed component instance (simd128 kernels); a search runs on all
+shards at once and their best k are merged. The python backend does the same
+in the standard library. numpy is optional: without it, vectors are lists and
+results come back as lists; with it, numpy arrays go in without a Python loop
+and come back out::
+
+    from oms_accel import VectorIndex
+    index = VectorIndex(384, metric="cosine")
+    index.add(embeddings)               # (n, 384) array, list of lists, or a path
+    ids, scores = index.search(query, k=10)
+"""
+
+from __future__ import annotations
+
+import itertools
+import numbers
+import os
+import struct
+import sys
+import weakref
+from array import array
+from collections.abc import Sequence
+from typing import Any
+
+from . import _vector_fallback as fallback
+from . import _vector_format as fmt
+from . import backends
+from ._files import PathLike, atomic_output, require_file
+from ._vector_format import DType, Metric
+from .errors import AccelArgumentError
+from .limits import Limits
+
+SUPPORTED_BACKENDS: tuple[backends.BackendName, ...] = ("wasm", "python")
+#: Shards (and threads) a wasm index uses by default: one per core, at most this.
+MAX_DEFAULT_THREADS = 8
+#: Largest id (ids are stored as u64 and returned as int64).
+MAX_ID = 2**63 - 1
+_F16_OVERFLOW = 65520.0  # the smallest magnitude that rounds to infinity in f16
+
+#: What the search methods return: ids and scores, best first, as numpy
+#: arrays (int64, float32) where numpy is installed, else lists.
+Result = tuple[Any, Any]
+Vectors = Any  # a numpy array, a list (of lists) of numbers, or a path to raw f32
+
+
+def _numpy() -> Any:
+    try:
+        import numpy
+    except ImportError:
+        return None
+    return numpy
+
+
+class VectorIndex:
+    """An exact vector index: every search scores every vector.
+
+    Args:
+        dim: the dimension of every vector (1 to 65536).
+        metric: ``"cosine"`` (similarity, highest first; a zero vector scores
+            0 against everything), ``"dot"`` (highest first) or ``"l2"``
+            (Euclidean distance, lowest first).
+        dtype: how vectors are stored: ``"f32"`` exactly, ``"f16"`` (half the
+            memory; values beyond 65504 are refused) or ``"i8"`` (a quarter,
+            with one scale per vector). Queries are always f32.
+        backend: ``"wasm"`` or ``"python"``; default: ``OMS_ACCEL_BACKEND``,
+            else the best that loads.
+        threads: shards searched in parallel on the wasm backend (default: the
+            number of cores, at most 8).
+        limits: memory and time limits of each wasm shard.
+
+    NaN and infinities are refused with `AccelArgumentError`, as are vectors
+    of the wrong dimension and k < 1.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        metric: Metric = "cosine",
+        dtype: DType = "f32",
+        backend: str | None = None,
+        *,
+        threads: int | None = None,
+        limits: Limits | None = None,
+    ) -> None:
+        if isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= fmt.MAX_DIM:
+            raise AccelArgumentError(f"dim must be an integer from 1 to {fmt.MAX_DIM}, not {dim!r}")
+        if metric not in fmt.METRICS:
+            raise AccelArgumentError(f"unknown metric {metric!r}: expected one of {', '.join(fmt.METRICS)}")
+        if dtype not in fmt.DTYPES:
+            raise AccelArgumentError(f"unknown dtype {dtype!r}: expected one of {', '.join(fmt.DTYPES)}")
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            raise AccelArgumentError(f"threads must be a positive integer, not {threads!r}")
+        self.dim = dim
+        self.metric: Metric = metric
+        self.dtype: DType = dtype
+        self.backend = backends.resolve(backend, SUPPORTED_BACKENDS, "vector search")
+        self._next_id = 0
+        self._impl: Any
+        if self.backend == "wasm":
+            from . import _vector_wasm
+
+            shards = threads or min(os.cpu_count() or 1, MAX_DEFAULT_THREADS)
+            self._impl = _vector_wasm.Index(dim, metric, dtype, shards, limits or Limits())
+            weakref.finalize(self, self._impl.close)
+        else:
+            self._impl = fallback.Index(dim, metric, dtype)
+
+    def __len__(self) -> int:
+        return len(self._impl)
+
+    def __repr__(self) -> str:
+        return f"<VectorIndex dim={self.dim} metric={self.metric} dtype={self.dtype} len={len(self)} ({self.backend})>"
+
+    def add(self, vectors: Vectors, ids: Sequence[int] | Any | None = None) -> int:
+        """Adds vectors: an ``(n, dim)`` numpy array (or one ``(dim,)`` vector),
+        a list of lists (or one list), or the path of a file of raw
+        little-endian f32, row after row. `ids` default to consecutive numbers
+        after the largest id so far. Returns how many were added; nothing is
+        added when any vector is refused."""
+        raw, n = _rows(vectors, self.dim, "the vectors")
+        id_list = self._ids(ids, n)
+        if n == 0:
+            return 0
+        _check_values(raw, self.dim, self.dtype, self.metric)
+        if self.backend == "wasm":
+            self._impl.add(raw, id_list)
+        else:
+            self._impl.add(fallback.floats(raw), id_list)
+        self._next_id = max(self._next_id, max(id_list) + 1)
+        return n
+
+    def _ids(self, ids: Sequence[int] | Any | None, n: int) -> list[int]:
+        if ids is None:
+            return list(range(self._next_id, self._next_id + n))
+        if hasattr(ids, "tolist"):
+            ids = ids.tolist()
+        try:
+            out = [operator_index(i) for i in ids]
+        except TypeError:
+            raise AccelArgumentError("ids must be integers") from None
+        if len(out) != n:
+            raise AccelArgumentError(f"{n} vectors but {len(out)} ids")
+        if out and (min(out) < 0 or max(out) > MAX_ID):
+            raise AccelArgumentError(f"ids must be from 0 to {MAX_ID}")
+        return out
+
+    def search(self, query: Vectors, k: int = 10) -> Result:
+        """The `k` best vectors for one query: ``(ids, scores)``, best first
+        (fewer when the index holds fewer)."""
+        raw, n = _rows(query, self.dim, "the query")
+        if n != 1:
+            raise AccelArgumentError(f"search takes one query, not {n} (use search_batch)")
+        return self._search(raw, 1, k)[0]
+
+    def search_batch(self, queries: Vectors, k: int = 10) -> list[Result]:
+        """`search` for each query of an ``(n, dim)`` array or list of lists:
+        one ``(ids, scores)`` per query. Much faster than as many searches:
+        the index is read from memory once for the whole batch."""
+        raw, n = _rows(queries, self.dim, "the queries")
+        return self._search(raw, n, k) if n else []
+
+    def _search(self, raw: memoryview, n: int, k: int) -> list[Result]:
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise AccelArgumentError(f"k must be an integer of at least 1, not {k!r}")
+        _check_values(raw, self.dim, "f32", self.metric)
+        if self.backend == "wasm":
+            hits = self._impl.search_batch(raw, n, k)
+        else:
+            hits = self._impl.search_batch(fallback.floats(raw), k)
+        return [_result(h) for h in hits]
+
+    def save(self, path: PathLike) -> None:
+        """Writes the index to `path` (replaced whole, never half-written), in
+        a format every backend loads."""
+        with atomic_output(path) as out:
+            if self.backend == "wasm":
+                parts = self._impl.save_parts()
+                out.write(fmt.header(self.dim, self.metric, self.dtype, len(self)))
+                for p in parts:
+                    out.write(p)
+            else:
+                out.write(self._impl.to_bytes())
+
+    @classmethod
+    def load(
+        cls,
+        path: PathLike,
+        backend: str | None = None,
+        *,
+        threads: int | None = None,
+        limits: Limits | None = None,
+    ) -> VectorIndex:
+        """An index saved by `save` (on any backend).
+
+        Raises:
+            VectorError: the file is not an index, or is truncated or damaged.
+        """
+        with open(require_file(path), "rb") as f:
+            data = f.read()
+        dim, metric, dtype, count = fmt.parse_header(data[: fmt.HEADER.size], len(data) - fmt.HEADER.size)
+        index = cls(dim, metric, dtype, backend, threads=threads, limits=limits)
+        if index.backend == "wasm":
+            index._impl.load_parts(memoryview(data), count)
+        else:
+            index._impl = fallback.Index.from_bytes(data)
+        record = fmt.record_len(dim, dtype)
+        ids = (struct.unpack_from("<Q", data, fmt.HEADER.size + i * record)[0] for i in range(count))
+        index._next_id = max(ids, default=-1) + 1
+        return index
+
+
+def similarity(a: Vectors, b: Vectors, metric: Metric = "cosine", backend: str | None = None) -> Any:
+    """Scores of every vector of `a` against every vector of `b`: an
+    ``(len(a), len(b))`` float32 numpy array, or a list of lists without numpy.
+    Both take the same forms as `VectorIndex.add`, with the same dimension."""
+    if metric not in fmt.METRICS:
+        raise AccelArgumentError(f"unknown metric {metric!r}: expected one of {', '.join(fmt.METRICS)}")
+    dim = _dimension_of(a)
+    raw_a, na = _rows(a, dim, "the first batch")
+    raw_b, nb = _rows(b, dim, "the second batch")
+    _check_values(raw_a, dim, "f32", metric)
+    _check_values(raw_b, dim, "f32", metric)
+    choice = backends.resolve(backend, SUPPORTED_BACKENDS, "vector search")
+    if choice == "wasm":
+        matrix = _wasm_similarity(raw_a, raw_b, dim, metric)
+    else:
+        matrix = fallback.similarity(fallback.floats(raw_a), fallback.floats(raw_b), dim, metric)
+    np = _numpy()
+    if np is None:
+        return matrix
+    if isinstance(matrix, list):
+        return np.array(matrix, dtype=np.float32).reshape(na, nb)
+    return np.frombuffer(matrix, dtype="<f4").reshape(na, nb).astype(np.float32)
+
+
+def _wasm_similarity(raw_a: memoryview, raw_b: memoryview, dim: int, metric: Metric) -> Any:
+    from . import _vector_wasm
+    from ._wasm_runtime import get_runtime
+
+    inst = get_runtime().thread_instance(Limits())
+    with inst.lock:
+        for name, raw in (("a.f32", raw_a), ("b.f32", raw_b)):
+            with open(inst.scratch_path(name), "wb") as f:
+                f.write(raw)
+        args = ["/scratch/a.f32", "/scratch/b.f32", dim, metric, "/scratch/sim.f32"]
+        inst.call(_vector_wasm.VECTOR_INTERFACE, "similarity-file", args, _vector_wasm.vector_error)
+        with open(inst.scratch_path("sim.f32"), "rb") as f:
+            data = f.read()
+    if _numpy() is not None:
+        return data
+    nb = len(raw_b) // (4 * dim)
+    values = fallback.floats(data)
+    return [list(values[i : i + nb]) for i in range(0, len(values), nb)] if nb else [[] for _ in range(len(raw_a) // (4 * dim))]
+
+
+# --- inputs and outputs ----------------------------------------------------------------------
+
+
+def operator_index(i: Any) -> int:
+    import operator
+
+    if isinstance(i, bool):
+        raise TypeError
+    return operator.index(i)
+
+
+def _dimension_of(data: Vectors) -> int:
+    np = _numpy()
+    if np is not None and isinstance(data, np.ndarray):
+        return int(data.shape[-1]) if data.ndim else 0
+    if isinstance(data, list | tuple) and data:
+        first = data[0]
+        return len(data) if isinstance(first, numbers.Real) else len(first)
+    raise AccelArgumentError("similarity needs a numpy array or a non-empty list of vectors")
+
+
+def _rows(data: Vectors, dim: int, what: str) -> tuple[memoryview, int]:
+    """`data` as raw little-endian f32 bytes, row after row, and its row count."""
+    if isinstance(data, str | os.PathLike):
+        with open(require_file(data), "rb") as f:
+            raw = f.read()
+        if len(raw) % (4 * dim):
+            raise AccelArgumentError(f"{os.fspath(data)} is {len(raw)} bytes, not whole vectors of {dim} f32 values")
+        return memoryview(raw), len(raw) // (4 * dim)
+    np = _numpy()
+    if np is not None and isinstance(data, np.ndarray):
+        if data.ndim not in (1, 2) or data.dtype.kind not in "fiub":
+            raise AccelArgumentError(f"{what} must be a 1-D or 2-D numeric array, not {data.ndim}-D {data.dtype}")
+        if data.shape[-1] != dim:
+            raise AccelArgumentError(f"{what} have dimension {data.shape[-1]}, the index has {dim}")
+        with np.errstate(over="ignore"):  # an overflow to inf is refused below, with its position
+            arr = np.ascontiguousarray(data, dtype="<f4")
+        return memoryview(arr).cast("B"), 1 if data.ndim == 1 else int(data.shape[0])
+    if isinstance(data, list | tuple):
+        if not data:
+            return memoryview(b""), 0
+        rows = [data] if isinstance(data[0], numbers.Real) else data
+        for r in rows:
+            if not isinstance(r, list | tuple | array) and not hasattr(r, "__len__"):
+                raise AccelArgumentError(f"{what} must be a list of numbers or a list of lists of numbers")
+            if len(r) != dim:
+                raise AccelArgumentError(f"{what} have dimension {len(r)}, the index has {dim}")
+        try:
+            values = array("f", itertools.chain.from_iterable(rows))
+        except (TypeError, OverflowError) as e:
+            raise AccelArgumentError(f"{what} must hold numbers: {e}") from None
+        if sys.byteorder == "big":
+            values.byteswap()
+        return memoryview(values).cast("B"), len(rows)
+    raise AccelArgumentError(f"{what} must be a numpy array, a list of lists of numbers or a path, not {type(data).__name__}")
+
+
+def _check_values(raw: memoryview, dim: int, dtype: DType, metric: Metric) -> None:
+    """Refuses NaN and infinities (and, for f16 storage, values it cannot
+    hold), naming the first: every backend says the same, before any shard
+    has added anything."""
+    np = _numpy()
+    f16 = dtype == "f16" and metric != "cosine"  # unit vectors always fit
+    if np is None:
+        values = fallback.floats(raw)
+        fallback.check_finite(values, dim)
+        bad = next((i for i, x in enumerate(values) if abs(x) >= _F16_OVERFLOW), None) if f16 else None
+    else:
+        values = np.frombuffer(raw, dtype="<f4")
+        nonfinite = np.flatnonzero(~np.isfinite(values))
+        if len(nonfinite):
+            i = int(nonfinite[0])
+            shown = fallback.rust_float(float(values[i]))
+            raise AccelArgumentError(f"vector {i // dim} has a non-finite value ({shown}) at position {i % dim}", "invalid-argument")
+        big = np.flatnonzero(np.abs(values) >= _F16_OVERFLOW) if f16 else None
+        bad = int(big[0]) if big is not None and len(big) else None
+    if bad is not None:
+        raise AccelArgumentError(
+            f"vector {bad // dim} has a value ({float(values[bad]):g}) at position {bad % dim} beyond the range of f16 (65504)",
+            "invalid-argument",
+        )
+
+
+def _result(hits: list[tuple[int, float]]) -> Result:
+    ids = [h[0] for h in hits]
+    scores = [h[1] for h in hits]
+    np = _numpy()
+    if np is None:
+        return ids, scores
+    return np.array(ids, dtype=np.int64), np.array(scores, dtype=np.float32)
