@@ -92,6 +92,7 @@ fmt: venv
 bench: setup
 	$(PY) benches/rust_vs_python.py
 	$(PY) benches/json_bench.py
+	$(PY) benches/vector_bench.py
 	cd guest && cargo bench --bench vcdiff
 
 clean:

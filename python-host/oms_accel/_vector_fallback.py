@@ -87,9 +87,9 @@ class Index:
         rows: list[array[float] | array[int]] = []
         scales: list[float] = []
         for i in range(n):
-            row = [to_f32(x) for x in _prepare(self.metric, values[i * dim : (i + 1) * dim])]
+            row = array("f", _prepare(self.metric, values[i * dim : (i + 1) * dim]))  # rounded to f32
             if self.dtype == "f32":
-                rows.append(array("f", row))
+                rows.append(row)
                 scales.append(1.0)
             elif self.dtype == "f16":
                 rows.append(array("f", _halves(row, i)))
@@ -166,7 +166,7 @@ def _not_finite(i: int) -> Exception:
     return VectorError(f"vector {i} of the index is not finite", "corrupt")
 
 
-def _halves(row: list[float], i: int) -> list[float]:
+def _halves(row: Sequence[float], i: int) -> list[float]:
     """`row` rounded to f16 (nearest, ties to even), as floats."""
     try:
         return list(struct.unpack(f"<{len(row)}e", struct.pack(f"<{len(row)}e", *row)))
@@ -177,7 +177,7 @@ def _halves(row: list[float], i: int) -> list[float]:
         ) from None
 
 
-def _quantize(row: list[float]) -> tuple[array[int], float]:
+def _quantize(row: Sequence[float]) -> tuple[array[int], float]:
     """The guest's i8 quantization: the largest magnitude becomes 127,
     rounding half away from zero."""
     peak = max((abs(x) for x in row), default=0.0)

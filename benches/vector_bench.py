@@ -1,0 +1,125 @@
+"""Vector search benchmark: each backend beside numpy, in one run.
+
+100k x 384 f32 rows (random, seeded), top-10 cosine:
+1. One query: numpy is ``m @ q`` on pre-normalized rows plus ``argpartition``
+   (and the sort of the 10); oms-accel is ``VectorIndex.search``.
+2. A batch of 64 queries: ``search_batch`` against 64 single searches, and
+   numpy's ``M @ Q.T`` with the same top-k.
+3. The scaling over threads (shards) of the wasm backend.
+4. The pure-Python backend, one query.
+
+Every oms-accel result is checked against numpy's top-10 ids.
+
+Usage: python benches/vector_bench.py [--rows N] [--dim D] [--repeat N] [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from _targets import Targets
+
+from oms_accel import VectorIndex, available_backends
+
+K = 10
+BATCH = 64
+
+
+def best(fn: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def numpy_top(mn: np.ndarray, q: np.ndarray) -> np.ndarray:
+    s = mn @ (q / np.linalg.norm(q))
+    top = np.argpartition(-s, K)[:K]
+    return top[np.argsort(-s[top], kind="stable")]
+
+
+def numpy_batch(mn: np.ndarray, qs: np.ndarray) -> list[np.ndarray]:
+    s = mn @ (qs / np.linalg.norm(qs, axis=1, keepdims=True)).T
+    top = np.argpartition(-s, K, axis=0)[:K]
+    return [top[np.argsort(-s[top[:, j], j], kind="stable"), j] for j in range(qs.shape[0])]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--dim", type=int, default=384)
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--check", action="store_true")
+    args = ap.parse_args()
+    rng = np.random.default_rng(7)
+    m = rng.standard_normal((args.rows, args.dim), dtype=np.float32)
+    queries = rng.standard_normal((BATCH, args.dim), dtype=np.float32)
+    cores = os.cpu_count() or 1
+    rows: dict[str, float] = {}  # name -> seconds per query
+    expected = [numpy_top(m / np.linalg.norm(m, axis=1, keepdims=True), q) for q in queries[:4]]
+
+    def same_ids(got: Any, want: np.ndarray, what: str) -> None:
+        assert list(got) == list(want), f"{what}: {list(got)} != {list(want)}"
+
+    # oms-accel first: numpy's BLAS threads spin for a while after each call,
+    # which would steal the cores from whatever runs next.
+    if "wasm" in available_backends():
+        for threads in sorted({1, cores}):
+            index = VectorIndex(args.dim, "cosine", backend="wasm", threads=threads)
+            t0 = time.perf_counter()
+            index.add(m)
+            rows[f"wasm add ({threads} thr, per vector)"] = (time.perf_counter() - t0) / args.rows
+            same_ids(index.search(queries[0], K)[0], expected[0], "wasm search")
+            for got, want in zip(index.search_batch(queries[:4], K), expected, strict=True):
+                same_ids(got[0], want, "wasm search_batch")
+            rows[f"wasm search, {threads} thr"] = best(lambda index=index: index.search(queries[0], K), args.repeat)
+            rows[f"wasm batch{BATCH}, {threads} thr"] = best(lambda index=index: index.search_batch(queries, K), 3) / BATCH
+            del index
+    if "python" in available_backends():
+        index = VectorIndex(args.dim, "cosine", backend="python")
+        index.add(m)
+        t0 = time.perf_counter()
+        got = index.search(queries[0], K)
+        rows["python search"] = time.perf_counter() - t0
+        same_ids(got[0], expected[0], "python search")
+        del index
+
+    mn = m / np.linalg.norm(m, axis=1, keepdims=True)
+    rows["numpy search"] = best(lambda: numpy_top(mn, queries[0]), args.repeat)
+    rows[f"numpy batch{BATCH}"] = best(lambda: numpy_batch(mn, queries), 3) / BATCH
+    for got, want in zip(numpy_batch(mn, queries[:4]), expected, strict=True):
+        same_ids(got, want, "numpy batch")
+
+    numpy_t = rows["numpy search"]
+    print(f"\nVector search: {args.rows} x {args.dim} f32, top-{K} cosine, {cores} cores (ms per query; add: us per vector)")
+    print(f"{'':<30} {'ms':>9} {'speed vs numpy':>15}")
+    for name, t in rows.items():
+        if name.startswith("wasm add"):
+            print(f"{name:<30} {t * 1e6:>8.2f}u")
+        else:
+            print(f"{name:<30} {t * 1e3:>9.3f} {numpy_t / t:>14.2f}x")
+    if not args.check:
+        return 0
+    target = Targets()
+    single = rows.get(f"wasm search, {cores} thr")
+    if single:
+        target(numpy_t / single >= 0.7, f"one query on wasm at {numpy_t / single:.2f}x numpy's speed (target 0.7x)")
+        batch = rows[f"wasm batch{BATCH}, {cores} thr"]
+        target(single / batch >= 1.6, f"a batch of {BATCH} {single / batch:.2f}x faster than {BATCH} single searches (target 1.6x)")
+        if "python search" in rows:
+            py = rows["python search"]
+            target(py / single >= 100, f"one query on wasm {py / single:.0f}x faster than the pure-Python backend (target 100x)")
+            target(py / batch >= 100, f"per query in a batch, wasm {py / batch:.0f}x faster than the pure-Python backend (target 100x)")
+    return target.exit_status()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
