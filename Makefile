@@ -11,7 +11,8 @@ PY        := $(VENV)/bin/python
 PIP       := $(VENV)/bin/pip
 WASM_OUT  := target/wasm32-wasip2/release/oms_accel_guest.wasm
 WASM_PKG  := python-host/oms_accel/oms_accel.wasm
-APT_PKGS  := xdelta3 zstd libclang-dev python3-venv
+# mesa-vulkan-drivers: lavapipe, a Vulkan device on the CPU, for the GPU tests.
+APT_PKGS  := xdelta3 zstd libclang-dev python3-venv mesa-vulkan-drivers
 # PyO3 builds against the venv's interpreter, whatever python3 is on PATH.
 export PYO3_PYTHON := $(abspath $(PY))
 
@@ -79,6 +80,7 @@ pytest:
 lint: setup
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p oms-accel-native --features gpu --all-targets -- -D warnings
 	cd guest && cargo clippy --release --target wasm32-wasip2 -- -D warnings
 	$(VENV)/bin/ruff check python-host tests benches
 	$(VENV)/bin/ruff format --check python-host tests benches

@@ -6,7 +6,8 @@
 2. A batch of 64 queries: ``search_batch`` against 64 single searches, and
    numpy's ``M @ Q.T`` with the same top-k.
 3. The scaling over threads (shards) of the wasm backend.
-4. The pure-Python backend, one query.
+4. The GPU path (wgpu) on batches of 64 and 1024, where a real GPU is present.
+5. The pure-Python backend, one query.
 
 Every oms-accel result is checked against numpy's top-10 ids.
 
@@ -25,7 +26,8 @@ from typing import Any
 import numpy as np
 from _targets import Targets
 
-from oms_accel import VectorIndex, available_backends
+from oms_accel import VectorIndex, available_backends, gpu_adapter
+from oms_accel._vector_gpu import is_real_gpu
 
 K = 10
 BATCH = 64
@@ -83,6 +85,18 @@ def main() -> int:
             rows[f"wasm search, {threads} thr"] = best(lambda index=index: index.search(queries[0], K), args.repeat)
             rows[f"wasm batch{BATCH}, {threads} thr"] = best(lambda index=index: index.search_batch(queries, K), 3) / BATCH
             del index
+    # The GPU path only on a real GPU: a CPU renderer (lavapipe) is for tests.
+    if is_real_gpu():
+        index = VectorIndex(args.dim, "cosine", gpu=True)
+        index.add(m)
+        for got, want in zip(index.search_batch(queries[:4], K), expected, strict=True):
+            same_ids(got[0], want, "gpu search_batch")
+        rows[f"gpu batch{BATCH}"] = best(lambda index=index: index.search_batch(queries, K), 3) / BATCH
+        big = np.vstack([queries] * 16)
+        rows[f"gpu batch{len(big)}"] = best(lambda index=index: index.search_batch(big, K), 3) / len(big)
+        del index
+    else:
+        print(f"GPU path not measured: the adapter is {gpu_adapter()}, not a real GPU")
     if "python" in available_backends():
         index = VectorIndex(args.dim, "cosine", backend="python")
         index.add(m)
@@ -95,6 +109,9 @@ def main() -> int:
     mn = m / np.linalg.norm(m, axis=1, keepdims=True)
     rows["numpy search"] = best(lambda: numpy_top(mn, queries[0]), args.repeat)
     rows[f"numpy batch{BATCH}"] = best(lambda: numpy_batch(mn, queries), 3) / BATCH
+    if any(name.startswith("gpu batch") and name != f"gpu batch{BATCH}" for name in rows):
+        big = np.vstack([queries] * 16)
+        rows[f"numpy batch{len(big)}"] = best(lambda: numpy_batch(mn, big), 3) / len(big)
     for got, want in zip(numpy_batch(mn, queries[:4]), expected, strict=True):
         same_ids(got, want, "numpy batch")
 

@@ -1,5 +1,5 @@
 //! `oms_accel._native`: what the WASM component cannot reach cheaply, the C
-//! libraries zstd and xdelta3.
+//! libraries zstd and xdelta3, and the GPU (cargo feature `gpu`).
 //!
 //! Every function takes its inputs as buffers without copying them
 //! ([`buffer::Input`]), releases the GIL while the C code runs, and raises
@@ -7,6 +7,8 @@
 
 mod buffer;
 mod errors;
+#[cfg(feature = "gpu")]
+mod gpu;
 mod xdelta;
 mod zstd_codec;
 
@@ -38,5 +40,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(zstd_codec::zstd_patch_decode, m)?)?;
     m.add_function(wrap_pyfunction!(xdelta::xdelta3_encode, m)?)?;
     m.add_function(wrap_pyfunction!(xdelta::xdelta3_decode, m)?)?;
+    #[cfg(feature = "gpu")]
+    {
+        m.add_function(wrap_pyfunction!(gpu::gpu_adapter, m)?)?;
+        m.add_class::<gpu::GpuMatrix>()?;
+        m.add("GPU_MAX_DIM", gpu::MAX_DIM)?;
+        m.add("GPU_MAX_K", gpu::MAX_K)?;
+    }
     Ok(())
 }

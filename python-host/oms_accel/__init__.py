@@ -32,7 +32,7 @@ from .errors import (
 )
 from .json_processor import Document, JsonProcessor, NdjsonRecord, RustJsonProcessor, Schema, ValidationError
 from .limits import Limits
-from .vectors import VectorIndex, similarity
+from .vectors import VectorIndex, gpu_adapter, similarity
 
 __version__ = "0.1.0"
 
@@ -63,5 +63,6 @@ __all__ = [
     "compress",
     "decompress",
     "detect_format",
+    "gpu_adapter",
     "similarity",
 ]

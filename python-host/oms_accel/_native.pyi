@@ -29,3 +29,20 @@ def xdelta3_encode(old: Buffer, new: Buffer) -> bytes:
 
 def xdelta3_decode(old: Buffer, delta: Buffer, max_output: int) -> bytes:
     """The new version from `old` and a VCDIFF `delta`, by the xdelta3 library."""
+
+# Present when the module is built with the cargo feature `gpu` (the default in `make`).
+
+GPU_MAX_DIM: int
+GPU_MAX_K: int
+
+def gpu_adapter() -> tuple[str, str, str] | None:
+    """(name, device type, backend) of the adapter wgpu picks, or None."""
+
+class GpuMatrix:
+    """Rows (little-endian f32, `dim` each) on the GPU, for batch top-k."""
+
+    def __init__(self, rows: Buffer, dim: int, l2: bool) -> None: ...
+    @property
+    def adapter(self) -> tuple[str, str]: ...
+    def search(self, queries: Buffer, k: int) -> tuple[bytes, bytes]:
+        """(rows as u32, keys as f32), min(k, n) per query, best first."""

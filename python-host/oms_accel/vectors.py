@@ -31,7 +31,7 @@ from . import _vector_format as fmt
 from . import backends
 from ._files import PathLike, atomic_output, require_file
 from ._vector_format import DType, Metric
-from .errors import AccelArgumentError
+from .errors import AccelArgumentError, BackendUnavailableError
 from .limits import Limits
 
 SUPPORTED_BACKENDS: tuple[backends.BackendName, ...] = ("wasm", "python")
@@ -71,6 +71,11 @@ class VectorIndex:
         threads: shards searched in parallel on the wasm backend (default: the
             number of cores, at most 8).
         limits: memory and time limits of each wasm shard.
+        gpu: where batch searches run. None (default): on a GPU when the
+            native module finds a real one (not a CPU renderer) and the batch
+            is large enough to win; True: on the GPU whenever it can take the
+            batch (a CPU renderer included: the tests use Mesa's lavapipe);
+            False: never.
 
     NaN and infinities are refused with `AccelArgumentError`, as are vectors
     of the wrong dimension and k < 1.
@@ -85,6 +90,7 @@ class VectorIndex:
         *,
         threads: int | None = None,
         limits: Limits | None = None,
+        gpu: bool | None = None,
     ) -> None:
         if isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= fmt.MAX_DIM:
             raise AccelArgumentError(f"dim must be an integer from 1 to {fmt.MAX_DIM}, not {dim!r}")
@@ -98,6 +104,16 @@ class VectorIndex:
         self.metric: Metric = metric
         self.dtype: DType = dtype
         self.backend = backends.resolve(backend, SUPPORTED_BACKENDS, "vector search")
+        if gpu:
+            from . import _vector_gpu
+
+            reason = _vector_gpu.unavailable_reason()
+            if reason is not None:
+                raise BackendUnavailableError(f"gpu=True, but the GPU path is not available: {reason}")
+        self.gpu = gpu
+        #: Where the last `search_batch` ran: ``"gpu"`` or ``"cpu"``.
+        self.last_batch_device: str | None = None
+        self._gpu_matrix: Any = None
         self._next_id = 0
         self._impl: Any
         if self.backend == "wasm":
@@ -130,6 +146,7 @@ class VectorIndex:
             self._impl.add(raw, id_list)
         else:
             self._impl.add(fallback.floats(raw), id_list)
+        self._gpu_matrix = None  # rebuilt on the next batch that goes to the GPU
         self._next_id = max(self._next_id, max(id_list) + 1)
         return n
 
@@ -161,11 +178,51 @@ class VectorIndex:
         one ``(ids, scores)`` per query. Much faster than as many searches:
         the index is read from memory once for the whole batch."""
         raw, n = _rows(queries, self.dim, "the queries")
-        return self._search(raw, n, k) if n else []
+        if not n:
+            return []
+        if self._on_gpu(n, k):
+            self.last_batch_device = "gpu"
+            return self._gpu_search(raw, n, k)
+        self.last_batch_device = "cpu"
+        return self._search(raw, n, k)
 
-    def _search(self, raw: memoryview, n: int, k: int) -> list[Result]:
+    def _on_gpu(self, n: int, k: int) -> bool:
+        """Whether this batch goes to the GPU (see `gpu` in the class documentation)."""
+        if self.gpu is False or not len(self):
+            return False
+        from . import _vector_gpu
+
+        if _vector_gpu.unavailable_reason() is not None:
+            return False
+        max_dim, max_k = _vector_gpu.limits()
+        if self.dim > max_dim or (isinstance(k, int) and k > max_k):
+            return False
+        if self.gpu:
+            return True
+        return _vector_gpu.is_real_gpu() and n * len(self) * self.dim >= _vector_gpu.MIN_WORK
+
+    def _gpu_search(self, raw: memoryview, n: int, k: int) -> list[Result]:
+        from . import _vector_gpu
+
+        self._check_k(k)
+        _check_values(raw, self.dim, "f32", self.metric)
+        if self._gpu_matrix is None:
+            if self.backend == "wasm":
+                records: bytes = b"".join(self._impl.save_parts())
+            else:
+                records = self._impl.to_bytes()[fmt.HEADER.size :]
+            self._gpu_matrix = _vector_gpu.Matrix(records, self.dim, self.metric, self.dtype)
+        np = _numpy()
+        queries = np.frombuffer(raw, dtype="<f4").reshape(n, self.dim)
+        return [(ids, scores) for ids, scores in self._gpu_matrix.search(queries, k)]
+
+    @staticmethod
+    def _check_k(k: int) -> None:
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise AccelArgumentError(f"k must be an integer of at least 1, not {k!r}")
+
+    def _search(self, raw: memoryview, n: int, k: int) -> list[Result]:
+        self._check_k(k)
         _check_values(raw, self.dim, "f32", self.metric)
         if self.backend == "wasm":
             hits = self._impl.search_batch(raw, n, k)
@@ -193,6 +250,7 @@ class VectorIndex:
         *,
         threads: int | None = None,
         limits: Limits | None = None,
+        gpu: bool | None = None,
     ) -> VectorIndex:
         """An index saved by `save` (on any backend).
 
@@ -202,7 +260,7 @@ class VectorIndex:
         with open(require_file(path), "rb") as f:
             data = f.read()
         dim, metric, dtype, count = fmt.parse_header(data[: fmt.HEADER.size], len(data) - fmt.HEADER.size)
-        index = cls(dim, metric, dtype, backend, threads=threads, limits=limits)
+        index = cls(dim, metric, dtype, backend, threads=threads, limits=limits, gpu=gpu)
         if index.backend == "wasm":
             index._impl.load_parts(memoryview(data), count)
         else:
@@ -211,6 +269,15 @@ class VectorIndex:
         ids = (struct.unpack_from("<Q", data, fmt.HEADER.size + i * record)[0] for i in range(count))
         index._next_id = max(ids, default=-1) + 1
         return index
+
+
+def gpu_adapter() -> tuple[str, str, str] | None:
+    """``(name, device type, backend)`` of the GPU the native module would use
+    for batch searches (device type ``"Cpu"`` for a software renderer such as
+    lavapipe), or None."""
+    from . import _vector_gpu
+
+    return _vector_gpu.adapter() if _vector_gpu.unavailable_reason() is None else None
 
 
 def similarity(a: Vectors, b: Vectors, metric: Metric = "cosine", backend: str | None = None) -> Any:
