@@ -1,6 +1,7 @@
 """``oms-accel tour``: a short demonstration on generated data. A document
 history is delta-encoded version by version on every backend that offers
-deltas, decoded back, checked, and reported with sizes and speeds."""
+deltas, decoded back, checked, and reported with sizes and speeds; then
+embeddings are searched on every backend, which must agree."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import TextIO
 from . import __version__, available_backends, backend_report
 from .delta import SUPPORTED_BACKENDS, DeltaEncoder
 from .samples import history
+from .vectors import SUPPORTED_BACKENDS as VECTOR_BACKENDS
+from .vectors import VectorIndex
 
 
 def _mb_s(nbytes: int, seconds: float) -> str:
@@ -48,4 +51,28 @@ def run(size: int = 4 << 20, versions: int = 5, out: TextIO = sys.stdout) -> int
             file=out,
         )
     print("\nEvery delta decoded back to its version, byte for byte.", file=out)
+    return _vectors(out)
+
+
+def _vectors(out: TextIO, n: int = 20_000, dim: int = 128, queries: int = 8) -> int:
+    import random
+
+    rng = random.Random(1)
+    rows = [[rng.gauss(0.0, 1.0) for _ in range(dim)] for _ in range(n + queries)]
+    print(f"\n{n} embeddings of {dim} dimensions, top-10 cosine for {queries} queries.", file=out)
+    print(f"{'backend':<8} {'add s':>8} {'ms/query':>9}", file=out)
+    answers = {}
+    for backend in (b for b in available_backends() if b in VECTOR_BACKENDS):
+        t0 = time.perf_counter()
+        index = VectorIndex(dim, "cosine", backend=backend)
+        index.add(rows[:n])
+        t1 = time.perf_counter()
+        hits = index.search_batch(rows[n:], 10)
+        t2 = time.perf_counter()
+        answers[backend] = [list(h[0]) for h in hits]
+        print(f"{backend:<8} {t1 - t0:>8.2f} {(t2 - t1) / queries * 1e3:>9.2f}", file=out)
+    if len({str(a) for a in answers.values()}) > 1:
+        print("the backends found different neighbours", file=out)
+        return 1
+    print("Every backend found the same neighbours.", file=out)
     return 0

@@ -192,6 +192,9 @@ class VectorIndex:
             return False
         from . import _vector_gpu
 
+        # (Cheap tests first: probing for an adapter takes a while.)
+        if self.gpu is None and n * len(self) * self.dim < _vector_gpu.MIN_WORK:
+            return False
         if _vector_gpu.unavailable_reason() is not None:
             return False
         max_dim, max_k = _vector_gpu.limits()
