@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from . import __version__, _cli_json, _progress
+from . import __version__, _cli_json, _cli_vector, _progress
 from .backends import backend_report
 from .delta import DeltaEncoder, Method
 from .errors import AccelError
@@ -28,7 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        result: int = _cli_json.run(args) if args.command == "json" else args.func(args)
+        runner = {"json": _cli_json.run, "vector": _cli_vector.run}.get(args.command, args.func)
+        result: int = runner(args)
         return result
     except KeyboardInterrupt:
         print("oms-accel: interrupted", file=sys.stderr)
@@ -88,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--timeout", type=float, default=Limits().timeout_s, metavar="SECONDS", help="time limit per window of work")
         _progress.add_options(sp)
     _cli_json.add_parser(sub, _progress.add_options)
+    _cli_vector.add_parser(sub, _progress.add_options)
     return p
 
 
