@@ -264,3 +264,37 @@ def test_similarity_is_every_pair(backend: str, metric: str) -> None:
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     with pytest.raises(AccelArgumentError, match="dimension"):
         similarity(a, data(3, 5), metric, backend=backend)
+
+
+@pytest.mark.skipif("wasm" not in BACKENDS, reason="the component is not built")
+def test_memory_limit_is_a_limit_error_and_the_index_stays_usable() -> None:
+    from oms_accel import LimitError, Limits
+
+    index = VectorIndex(256, "l2", backend="wasm", threads=1, limits=Limits(memory_bytes=32 << 20))
+    small = data(100, 256)
+    index.add(small)
+    with pytest.raises(LimitError, match="out of memory"):
+        index.add(np.ones((40_000, 256), dtype=np.float32))  # 40 MB, over the shard's 32 MiB
+    # Refused before anything was added: the shard still answers, unchanged.
+    ids, _ = index.search(small[5], 1)
+    assert len(index) == 100 and list(ids) == [5]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_threads_search_while_others_add(backend: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    m = data(400, 16)
+    index = make(backend, 16, "l2")
+    index.add(m[:200])
+
+    def search(i: int) -> int:
+        ids, _ = index.search(m[i], 1)
+        return int(ids[0])
+
+    with ThreadPoolExecutor(4) as pool:
+        adding = pool.submit(lambda: [index.add(m[200 + 20 * j : 220 + 20 * j]) for j in range(10)])
+        found = list(pool.map(search, range(200)))
+        adding.result()
+    assert found == list(range(200))  # an exact match is always its own nearest
+    assert len(index) == 400 and [search(i) for i in (250, 399)] == [250, 399]

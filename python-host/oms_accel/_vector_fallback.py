@@ -12,6 +12,7 @@ import math
 import operator
 import struct
 import sys
+import threading
 from array import array
 from collections.abc import Iterable, Sequence
 
@@ -71,6 +72,7 @@ class Index:
         #: One scale per row (i8 only; 1.0 otherwise).
         self.scales: list[float] = []
         self.ids: list[int] = []
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -98,9 +100,10 @@ class Index:
                 q, scale = _quantize(row)
                 rows.append(q)
                 scales.append(scale)
-        self.rows += rows
-        self.scales += scales
-        self.ids += ids
+        # New lists, swapped in together: a search on another thread sees
+        # the rows before or after this add, never half of it.
+        with self._lock:
+            self.rows, self.scales, self.ids = self.rows + rows, self.scales + scales, self.ids + list(ids)
 
     def search_batch(self, queries: Sequence[float], k: int) -> list[Hits]:
         if k < 1:
@@ -109,10 +112,12 @@ class Index:
         if len(queries) % dim:
             raise AccelArgumentError(f"the queries hold {len(queries)} values, not a multiple of the dimension {dim}", "invalid-argument")
         check_finite(queries, dim)
+        with self._lock:
+            rows, scales, ids = self.rows, self.scales, self.ids
         out = []
         for i in range(len(queries) // dim):
             q = _prepare(self.metric, queries[i * dim : (i + 1) * dim])
-            scored = zip(self._scores(q), self.ids, strict=True)
+            scored = zip(_scores(self.metric, q, rows, scales), ids, strict=True)
             if self.metric == "l2":
                 best = heapq.nsmallest(k, scored)
             else:
@@ -120,14 +125,8 @@ class Index:
             out.append([(id_, to_f32(s) + 0.0) for s, id_ in best])
         return out
 
-    def _scores(self, q: list[float]) -> Iterable[float]:
-        metric = self.metric
-        for row, scale in zip(self.rows, self.scales, strict=True):
-            if metric == "l2":
-                yield math.dist(q, row) if scale == 1.0 else math.dist(q, [scale * y for y in row])
-            else:
-                s = _dot(q, row) * scale
-                yield min(1.0, max(-1.0, s)) if metric == "cosine" else s
+    def scores(self, q: list[float]) -> Iterable[float]:
+        return _scores(self.metric, q, self.rows, self.scales)
 
     def to_bytes(self) -> bytes:
         dim = self.dim
@@ -158,6 +157,15 @@ class Index:
                 index.rows.append(array("f", fields[1:]))
                 index.scales.append(1.0)
         return index
+
+
+def _scores(metric: fmt.Metric, q: list[float], rows: Sequence[Sequence[float]], scales: Sequence[float]) -> Iterable[float]:
+    for row, scale in zip(rows, scales, strict=True):
+        if metric == "l2":
+            yield math.dist(q, row) if scale == 1.0 else math.dist(q, [scale * y for y in row])
+        else:
+            s = _dot(q, row) * scale
+            yield min(1.0, max(-1.0, s)) if metric == "cosine" else s
 
 
 def _not_finite(i: int) -> Exception:
@@ -205,5 +213,5 @@ def similarity(a: Sequence[float], b: Sequence[float], dim: int, metric: fmt.Met
     out = []
     for i in range(len(a) // dim):
         q = _prepare(metric, a[i * dim : (i + 1) * dim])
-        out.append([to_f32(s) + 0.0 for s in index._scores(q)])
+        out.append([to_f32(s) + 0.0 for s in index.scores(q)])
     return out
