@@ -122,7 +122,7 @@ def main() -> int:
         if name.startswith("wasm add"):
             print(f"{name:<30} {t * 1e6:>8.2f}u")
         else:
-            print(f"{name:<30} {t * 1e3:>9.3f} {numpy_t / t:>14.2f}x")
+            print(f"{name:<30} {t * 1e3:>9.3f} {numpy_t / t:>14.3g}x")
     if not args.check:
         return 0
     target = Targets()
