@@ -1,7 +1,24 @@
-"""The --check report shared by the benchmarks: each target printed as met or
-MISSED, and the exit status they add up to."""
+"""What the benchmarks share: `best` (the fastest of repeated runs) and the
+--check report, each target printed as met or MISSED, and the exit status
+they add up to."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def best(fn: Callable[[], T], repeat: int) -> tuple[float, T]:
+    """The shortest of `repeat` runs of `fn`, in seconds, and its last result."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), result
 
 
 class Targets:

@@ -19,24 +19,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from typing import Any
 
-from _targets import Targets
+from _targets import Targets, best
 
 from oms_accel import JsonProcessor, available_backends
 from oms_accel.samples import ONTOLOGY_SCHEMA, json_document
 
 BACKENDS = [b for b in ("wasm", "python") if b in available_backends()]
-
-
-def best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), result
 
 
 def bench_validation(repeat: int) -> dict[str, float]:

@@ -20,25 +20,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 
-from _targets import Targets
+from _targets import Targets, best
 
 from oms_accel import DeltaEncoder, available_backends
 from oms_accel.samples import document, edit
 
 OURS = [("native", "zstd"), ("native", "xdelta3"), ("wasm", "vcdiff"), ("python", "vcdiff")]
 Row = tuple[float, float, int]  # encode MB/s, decode MB/s, delta bytes
-
-
-def best(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), result
 
 
 def run_tool(rows: dict[str, Row], label: str, enc: list[str], dec: list[str], files: dict[str, str], new: bytes, repeat: int) -> None:

@@ -20,26 +20,16 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from _targets import Targets
+from _targets import Targets, best
 
 from oms_accel import VectorIndex, available_backends, gpu_adapter
 from oms_accel._vector_gpu import is_real_gpu
 
 K = 10
 BATCH = 64
-
-
-def best(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def numpy_top(mn: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -82,8 +72,8 @@ def main() -> int:
             same_ids(index.search(queries[0], K)[0], expected[0], "wasm search")
             for got, want in zip(index.search_batch(queries[:4], K), expected, strict=True):
                 same_ids(got[0], want, "wasm search_batch")
-            rows[f"wasm search, {threads} thr"] = best(lambda index=index: index.search(queries[0], K), args.repeat)
-            rows[f"wasm batch{BATCH}, {threads} thr"] = best(lambda index=index: index.search_batch(queries, K), 3) / BATCH
+            rows[f"wasm search, {threads} thr"] = best(lambda index=index: index.search(queries[0], K), args.repeat)[0]
+            rows[f"wasm batch{BATCH}, {threads} thr"] = best(lambda index=index: index.search_batch(queries, K), 3)[0] / BATCH
             del index
     # The GPU path only on a real GPU: a CPU renderer (lavapipe) is for tests.
     if is_real_gpu():
@@ -91,9 +81,9 @@ def main() -> int:
         index.add(m)
         for got, want in zip(index.search_batch(queries[:4], K), expected, strict=True):
             same_ids(got[0], want, "gpu search_batch")
-        rows[f"gpu batch{BATCH}"] = best(lambda index=index: index.search_batch(queries, K), 3) / BATCH
+        rows[f"gpu batch{BATCH}"] = best(lambda index=index: index.search_batch(queries, K), 3)[0] / BATCH
         big = np.vstack([queries] * 16)
-        rows[f"gpu batch{len(big)}"] = best(lambda index=index: index.search_batch(big, K), 3) / len(big)
+        rows[f"gpu batch{len(big)}"] = best(lambda index=index: index.search_batch(big, K), 3)[0] / len(big)
         del index
     else:
         print(f"GPU path not measured: the adapter is {gpu_adapter()}, not a real GPU")
@@ -107,11 +97,11 @@ def main() -> int:
         del index
 
     mn = m / np.linalg.norm(m, axis=1, keepdims=True)
-    rows["numpy search"] = best(lambda: numpy_top(mn, queries[0]), args.repeat)
-    rows[f"numpy batch{BATCH}"] = best(lambda: numpy_batch(mn, queries), 3) / BATCH
+    rows["numpy search"] = best(lambda: numpy_top(mn, queries[0]), args.repeat)[0]
+    rows[f"numpy batch{BATCH}"] = best(lambda: numpy_batch(mn, queries), 3)[0] / BATCH
     if any(name.startswith("gpu batch") and name != f"gpu batch{BATCH}" for name in rows):
         big = np.vstack([queries] * 16)
-        rows[f"numpy batch{len(big)}"] = best(lambda: numpy_batch(mn, big), 3) / len(big)
+        rows[f"numpy batch{len(big)}"] = best(lambda: numpy_batch(mn, big), 3)[0] / len(big)
     for got, want in zip(numpy_batch(mn, queries[:4]), expected, strict=True):
         same_ids(got, want, "numpy batch")
 
