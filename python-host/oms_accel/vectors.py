@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import operator
 import os
 import struct
 import sys
@@ -156,7 +157,7 @@ class VectorIndex:
         if hasattr(ids, "tolist"):
             ids = ids.tolist()
         try:
-            out = [operator_index(i) for i in ids]
+            out = [_as_id(i) for i in ids]
         except TypeError:
             raise AccelArgumentError("ids must be integers") from None
         if len(out) != n:
@@ -330,9 +331,8 @@ def _wasm_similarity(raw_a: memoryview, raw_b: memoryview, dim: int, metric: Met
 # --- inputs and outputs ----------------------------------------------------------------------
 
 
-def operator_index(i: Any) -> int:
-    import operator
-
+def _as_id(i: Any) -> int:
+    """An id as an int: any integer type (numpy's included), never a bool or a float."""
     if isinstance(i, bool):
         raise TypeError
     return operator.index(i)
