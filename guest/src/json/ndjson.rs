@@ -175,6 +175,14 @@ fn trim(line: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
 
+    /// A batch's results, one JSON value per line.
+    fn results(b: &Batch) -> Vec<Value> {
+        b.results
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
     #[test]
     fn validates_projects_and_reports_bad_lines() {
         let data = b"{\"a\":1,\"b\":{\"c\":2}}\n\n{\"a\":\"x\"}\nnot json\n{\"a\":3}".to_vec();
@@ -194,21 +202,13 @@ mod tests {
         let b = r.next_batch(2).unwrap();
         assert_eq!(b.records, 2);
         assert!(!b.finished);
-        let lines: Vec<Value> = b
-            .results
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines = results(&b);
         assert_eq!(lines[0]["fields"]["/b/c"], json!(2));
         assert_eq!(lines[1]["line"], json!(3));
         assert_eq!(lines[1]["valid"], json!(false));
         let b = r.next_batch(10).unwrap();
         assert!(b.finished);
-        let lines: Vec<Value> = b
-            .results
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines = results(&b);
         assert!(lines[0]["error"]
             .as_str()
             .unwrap()
@@ -228,11 +228,7 @@ mod tests {
         };
         let mut r = Reader::new(&data[..], None, vec![], limits).unwrap();
         let b = r.next_batch(10).unwrap();
-        let lines: Vec<Value> = b
-            .results
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines = results(&b);
         assert!(lines[0]["error"]
             .as_str()
             .unwrap()
