@@ -296,19 +296,19 @@ def similarity(a: Vectors, b: Vectors, metric: Metric = "cosine", backend: str |
     _check_values(raw_a, dim, "f32", metric)
     _check_values(raw_b, dim, "f32", metric)
     choice = backends.resolve(backend, SUPPORTED_BACKENDS, "vector search")
-    if choice == "wasm":
-        matrix = _wasm_similarity(raw_a, raw_b, dim, metric)
-    else:
-        matrix = fallback.similarity(fallback.floats(raw_a), fallback.floats(raw_b), dim, metric)
     np = _numpy()
-    if np is None:
-        return matrix
-    if isinstance(matrix, list):
-        return np.array(matrix, dtype=np.float32).reshape(na, nb)
-    return np.frombuffer(matrix, dtype="<f4").reshape(na, nb).astype(np.float32)
+    if choice == "wasm":
+        data = _wasm_similarity(raw_a, raw_b, dim, metric)
+        if np is not None:
+            return np.frombuffer(data, dtype="<f4").reshape(na, nb).astype(np.float32)
+        values = fallback.floats(data)
+        return [list(values[i * nb : (i + 1) * nb]) for i in range(na)]
+    matrix = fallback.similarity(fallback.floats(raw_a), fallback.floats(raw_b), dim, metric)
+    return matrix if np is None else np.array(matrix, dtype=np.float32).reshape(na, nb)
 
 
-def _wasm_similarity(raw_a: memoryview, raw_b: memoryview, dim: int, metric: Metric) -> Any:
+def _wasm_similarity(raw_a: memoryview, raw_b: memoryview, dim: int, metric: Metric) -> bytes:
+    """The similarity matrix from the component, as raw little-endian f32."""
     from . import _vector_wasm
     from ._wasm_runtime import get_runtime
 
@@ -320,12 +320,7 @@ def _wasm_similarity(raw_a: memoryview, raw_b: memoryview, dim: int, metric: Met
         args = ["/scratch/a.f32", "/scratch/b.f32", dim, metric, "/scratch/sim.f32"]
         inst.call(_vector_wasm.VECTOR_INTERFACE, "similarity-file", args, _vector_wasm.vector_error)
         with open(inst.scratch_path("sim.f32"), "rb") as f:
-            data = f.read()
-    if _numpy() is not None:
-        return data
-    nb = len(raw_b) // (4 * dim)
-    values = fallback.floats(data)
-    return [list(values[i : i + nb]) for i in range(0, len(values), nb)] if nb else [[] for _ in range(len(raw_a) // (4 * dim))]
+            return f.read()
 
 
 # --- inputs and outputs ----------------------------------------------------------------------
