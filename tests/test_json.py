@@ -86,6 +86,10 @@ STRICT_REJECTS = [
     '{"a"}',
     "1 2",
     "tru",
+    "[-1000000000000000000null]",
+    '["\\ud800x"]',
+    '"\\udc00"',
+    '"\\ud800\\ue000"',
 ]
 
 
@@ -102,6 +106,15 @@ def test_invalid_utf8_and_position(proc: JsonProcessor) -> None:
     with pytest.raises(JsonError) as e:
         proc.parse_large_document('{\n  "a": 1,\n  "b": ]\n}')
     assert (e.value.line, e.value.column) == (3, 8)
+
+
+def test_surrogates(proc: JsonProcessor) -> None:
+    """An escaped pair is one character; a lone half is refused where it stands
+    (it is no character, and no UTF-8 text can hold it)."""
+    assert proc.parse_large_document('["\\ud83d\\ude00", "\\\\ud800"]').to_python() == ["\U0001f600", "\\ud800"]
+    with pytest.raises(JsonError, match="lone UTF-16 surrogate") as e:
+        proc.parse_large_document('{"a":\n  ["\\ud83d\\ude00", "x\\uDBFF"]}')
+    assert (e.value.line, e.value.column) == (2, 22)
 
 
 def test_hostile_nesting_and_size(proc: JsonProcessor) -> None:

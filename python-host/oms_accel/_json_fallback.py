@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -28,17 +29,62 @@ def _reject_constant(name: str) -> Any:
 def parse(text: str, max_size: int) -> Any:
     """Strict RFC 8259: the standard parser already refuses trailing commas,
     leading zeros, comments and raw control characters; NaN and Infinity are
-    refused here."""
+    refused here, and lone surrogates (as the wasm backend does)."""
     if len(text) > max_size:
         raise LimitError(f"the document is over the limit of {max_size} bytes", "limit-exceeded")
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as e:
         raise JsonError(f"line {e.lineno} column {e.colno}: {e.msg}", "corrupt", e.lineno, e.colno) from None
     except ValueError as e:  # NaN / Infinity
         raise JsonError(str(e), "corrupt") from None
     except RecursionError:
         raise LimitError("the document nests too deeply", "limit-exceeded") from None
+    if _SURROGATE_ESCAPE.search(text) is not None and _holds_surrogate(value):
+        _refuse_lone_surrogate(text)
+    return value
+
+
+# A \u escape of a UTF-16 surrogate. The standard parser joins a valid pair
+# into one character and keeps a lone one as a surrogate code point, which no
+# UTF-8 text (nor the wasm backend) can hold.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _holds_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if _SURROGATE.search(v):
+                return True
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return False
+
+
+def _refuse_lone_surrogate(text: str) -> None:
+    """Raises JsonError at the first lone surrogate escape of `text`."""
+    pair_end = -1
+    for m in _SURROGATE_ESCAPE.finditer(text):
+        start = before = m.start()
+        while before > 0 and text[before - 1] == "\\":
+            before -= 1
+        if start < pair_end or (start - before) % 2:
+            continue  # the low half of a pair, or an escaped backslash and text
+        high = m.group()[3] in "89abAB"
+        low = _SURROGATE_ESCAPE.match(text, m.end())
+        if high and low is not None and low.group()[3] not in "89abAB":
+            pair_end = low.end()
+            continue
+        line = text.count("\n", 0, start) + 1
+        column = start - (text.rfind("\n", 0, start) + 1) + 1
+        raise JsonError(f"line {line} column {column}: lone UTF-16 surrogate in a \\u escape", "corrupt", line, column)
+    raise JsonError("lone UTF-16 surrogate in a \\u escape", "corrupt")
 
 
 def pointer_parts(pointer: str) -> list[str]:

@@ -1,12 +1,12 @@
-//! A parsed document that stays text: parsing validates it (strictly, with
-//! simd-json) and keeps its structural index, and lookups navigate the text
+//! A parsed document that stays text: parsing validates it (strictly, in
+//! one pass of `scan`) and keeps its structural index, and lookups navigate the text
 //! through that index; the `serde_json::Value` DOM is built only when
 //! something needs it (schema validation, re-printing), and then kept. A
 //! lookup in a large document so costs the members it passes, not a DOM.
 
 use super::get;
 use super::navigate::Structure;
-use super::parse::{build, validate, ParseLimits};
+use super::parse::{build, index, ParseLimits};
 use crate::Result;
 use serde_json::Value;
 use std::cell::OnceCell;
@@ -30,9 +30,7 @@ pub enum Kind {
 
 impl Document {
     pub fn parse(text: String, limits: ParseLimits) -> Result<Self> {
-        let structure = validate(text.as_bytes(), &limits, |index| {
-            Structure::new(text.as_bytes(), index, limits.max_depth)
-        })?;
+        let structure = index(text.as_bytes(), &limits, Structure::new)?;
         Ok(Document {
             text,
             structure,

@@ -1,4 +1,5 @@
-//! JSON for large documents: strict parsing (simd-json), RFC 6901 lookups,
+//! JSON for large documents: strict parsing (`scan` checks, simd-json builds
+//! the DOM), RFC 6901 lookups,
 //! JSON Schema validation (the `jsonschema` crate), RFC 6902 / 7396 patches
 //! (the `json-patch` crate), RFC 8785 canonical form, and NDJSON streams.
 //!
@@ -12,6 +13,7 @@ pub mod navigate;
 pub mod ndjson;
 pub mod parse;
 pub mod patch;
+pub mod scan;
 pub mod schema;
 
 pub use document::{Document, Kind};

@@ -1,21 +1,11 @@
 //! RFC 6901 lookups on validated JSON text through its structural index,
-//! without building a DOM. simd-json's first stage finds the offset of every
-//! structural character and every scalar while it validates; pairing each
-//! opening bracket with its closing one makes skipping a sibling of any size
+//! without building a DOM. `scan` finds the offset of every structural
+//! character and every scalar while it validates, and pairs each opening
+//! bracket with its closing one, which makes skipping a sibling of any size
 //! one step, so a lookup in a 10 MB document costs the members it passes,
 //! not the bytes.
 
-use crate::{Error, Result};
-
-/// 1 for an opening bracket, 2 for a closing one, 0 for anything else.
-const CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    t[b'{' as usize] = 1;
-    t[b'[' as usize] = 1;
-    t[b'}' as usize] = 2;
-    t[b']' as usize] = 2;
-    t
-};
+use super::scan::Index;
 
 pub struct Structure {
     /// Byte offset of each structural character (`{ } [ ] : ,`) and of the
@@ -26,31 +16,12 @@ pub struct Structure {
 }
 
 impl Structure {
-    /// The index of `text` (strictly valid JSON) from simd-json's structural
-    /// `indexes`, refusing nesting deeper than `max_depth`.
-    pub fn new(text: &[u8], indexes: &[u32], max_depth: u32) -> Result<Self> {
-        // (simd-json may end the index with offsets past the text.)
-        let pos = indexes[..indexes.partition_point(|&p| (p as usize) < text.len())].to_vec();
-        let mut close = vec![0u32; pos.len()];
-        let mut open: Vec<u32> = Vec::new();
-        for (k, &p) in pos.iter().enumerate() {
-            match CLASS[text[p as usize] as usize] {
-                0 => {}
-                1 => {
-                    if open.len() >= max_depth as usize {
-                        return Err(Error::limit(format!(
-                            "nesting deeper than {max_depth} levels"
-                        )));
-                    }
-                    open.push(k as u32);
-                }
-                _ => {
-                    let o = open.pop().expect("validated JSON has balanced brackets");
-                    close[o as usize] = k as u32;
-                }
-            }
+    /// The lookup structure over the index of a validated text.
+    pub fn new(index: Index) -> Self {
+        Structure {
+            pos: index.pos,
+            close: index.close,
         }
-        Ok(Structure { pos, close })
     }
 
     /// The slot of the value at `pointer`, or None if absent. `pointer`
@@ -196,7 +167,7 @@ fn decode_string(raw: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::parse::{validate, ParseLimits};
+    use crate::json::parse::{index, ParseLimits};
     use proptest::prelude::*;
     use serde_json::{json, Value};
 
@@ -244,8 +215,13 @@ mod tests {
     #[test]
     fn refuses_deep_nesting_and_finds_scalars_at_the_root() {
         let deep = "[".repeat(10) + &"]".repeat(10);
-        let index =
-            |t: &[u8], depth| validate(t, &ParseLimits::default(), |i| Structure::new(t, i, depth));
+        let index = |t: &[u8], max_depth| {
+            let limits = ParseLimits {
+                max_depth,
+                ..ParseLimits::default()
+            };
+            index(t, &limits, Structure::new)
+        };
         assert!(index(deep.as_bytes(), 9).is_err());
         assert!(index(deep.as_bytes(), 10).is_ok());
         let t = b" \"a\\\"b\" \n";
@@ -260,7 +236,7 @@ mod tests {
             let text = if pretty { serde_json::to_string_pretty(&v) } else { serde_json::to_string(&v) }.unwrap();
             let text = format!(" {text} ");
             let t = text.as_bytes();
-            let s = validate(t, &ParseLimits::default(), |i| Structure::new(t, i, 64)).unwrap();
+            let s = index(t, &ParseLimits::default(), Structure::new).unwrap();
             let mut ps = Vec::new();
             pointers(&v, String::new(), &mut ps);
             for p in ps {

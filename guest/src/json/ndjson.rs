@@ -212,7 +212,7 @@ mod tests {
         assert!(lines[0]["error"]
             .as_str()
             .unwrap()
-            .starts_with("line 1 column 1"));
+            .starts_with("line 1 column 1: invalid literal"));
         assert_eq!(lines[1]["valid"], json!(true));
         assert_eq!(b.bytes_read, data.len() as u64);
     }

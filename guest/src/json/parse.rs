@@ -1,8 +1,10 @@
-//! Strict RFC 8259 parsing with simd-json: no trailing commas, leading
-//! zeros, comments, NaN/Infinity, invalid UTF-8 or raw control characters.
-//! Depth and size are limited before simd-json or serde ever recurse, so a
-//! hostile document is an error, never a stack overflow.
+//! Strict RFC 8259 parsing: no trailing commas, leading zeros, comments,
+//! NaN/Infinity, invalid UTF-8, raw control characters or lone surrogates.
+//! The text is checked by `scan` (syntax, size and depth) before simd-json
+//! or serde ever recurse, so a hostile document is an error, never a stack
+//! overflow; simd-json then builds the DOM.
 
+use super::scan::{self, Index, Invalid};
 use crate::{Error, ErrorCode, Result};
 use serde_json::Value;
 
@@ -24,73 +26,31 @@ impl Default for ParseLimits {
     }
 }
 
-/// Checks that `text` is strict RFC 8259 JSON within the size limit,
-/// without building values, and hands simd-json's structural index of it
-/// (the offsets `navigate::Structure` is built from) to `with_index`.
-/// simd-json works in place, so it runs on a copy.
-pub fn validate<T>(
+/// The error for text the scan refused, at the start of the offending
+/// token (where Python's `json` puts it too).
+pub(crate) fn invalid(text: &[u8], e: &Invalid, limits: &ParseLimits) -> Error {
+    if e.too_deep {
+        let e = syntax_error(
+            text,
+            e.offset,
+            &format!("nesting deeper than {} levels", limits.max_depth),
+        );
+        return Error::new(ErrorCode::LimitExceeded, e.message);
+    }
+    syntax_error(text, e.offset, e.what)
+}
+
+/// Checks `text` (size, strict syntax, depth), then hands it and its
+/// structural index to `with_index`.
+pub fn index<T>(
     text: &[u8],
     limits: &ParseLimits,
-    with_index: impl FnOnce(&[u32]) -> Result<T>,
+    with_index: impl FnOnce(Index) -> T,
 ) -> Result<T> {
     check_size(text.len(), limits)?;
-    // simd-json's buffers are kept between parses of documents up to
-    // REUSE_LIMIT: growing them again for every document costs a fifth of
-    // the parse. Keeping them holds no extra memory in practice: a wasm
-    // instance's linear memory never shrinks once grown.
-    let reuse = text.len() <= REUSE_LIMIT;
-    let mut buffers = if reuse {
-        BUFFERS.with(|b| b.take())
-    } else {
-        None
-    }
-    .unwrap_or_else(|| simd_json::Buffers::new(text.len()));
-    let mut copy = text.to_vec();
-    // Sized for about one value per 8 bytes of text, so that the tape is
-    // rarely reallocated (and copied) as it grows.
-    let mut tape = simd_json::Tape(Vec::with_capacity(text.len() / 8));
-    let result = match simd_json::fill_tape(&mut copy, &mut buffers, &mut tape) {
-        Ok(()) => {
-            drop(tape);
-            drop(copy);
-            with_index(buffers.structural_indexes())
-        }
-        Err(e) => Err(explain(text, &e)),
-    };
-    if reuse {
-        BUFFERS.with(|b| b.set(Some(buffers)));
-    }
-    result
-}
-
-const REUSE_LIMIT: usize = 64 << 20;
-
-thread_local! {
-    static BUFFERS: std::cell::Cell<Option<simd_json::Buffers>> = const { std::cell::Cell::new(None) };
-}
-
-/// The error for text simd-json rejected. simd-json's structural errors are
-/// terse ("Syntax" at the end of the input), so where serde_json (as strict,
-/// and only run on this error path) also rejects the text, its message and
-/// position are used instead.
-fn explain(text: &[u8], e: &simd_json::Error) -> Error {
-    use serde_json::error::Category;
-    match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
-        // (serde_json stops at 128 levels: that is no syntax error of the text.)
-        Err(se)
-            if matches!(se.classify(), Category::Syntax | Category::Eof)
-                && !se.to_string().starts_with("recursion limit") =>
-        {
-            let full = se.to_string();
-            let what = full
-                .rsplit_once(" at line ")
-                .map_or(full.as_str(), |(w, _)| w);
-            Error::new(
-                ErrorCode::Corrupt,
-                format!("line {} column {}: {what}", se.line(), se.column().max(1)),
-            )
-        }
-        _ => syntax_error(text, e.index(), &describe(e.error())),
+    match scan::index(text, limits.max_depth) {
+        Ok(ix) => Ok(with_index(ix)),
+        Err(e) => Err(invalid(text, &e, limits)),
     }
 }
 
@@ -113,7 +73,9 @@ pub fn parse(text: String, limits: &ParseLimits) -> Result<Value> {
 /// takes the buffer.
 pub fn parse_bytes(bytes: Vec<u8>, limits: &ParseLimits) -> Result<Value> {
     check_size(bytes.len(), limits)?;
-    check_depth(&bytes, limits.max_depth)?;
+    if let Err(e) = scan::check(&bytes, limits.max_depth) {
+        return Err(invalid(&bytes, &e, limits));
+    }
     build(bytes)
 }
 
@@ -167,39 +129,6 @@ fn syntax_error(text: &[u8], offset: usize, what: &str) -> Error {
         ErrorCode::Corrupt,
         format!("line {line} column {column}: {what}"),
     )
-}
-
-/// Refuses nesting deeper than `max` in one pass over the bytes, skipping
-/// strings. Cheap next to parsing, and it keeps every later recursion bounded.
-fn check_depth(bytes: &[u8], max: u32) -> Result<()> {
-    let mut depth = 0u32;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (i, &b) in bytes.iter().enumerate() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > max {
-                    let e = syntax_error(bytes, i, &format!("nesting deeper than {max} levels"));
-                    return Err(Error::new(ErrorCode::LimitExceeded, e.message));
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
