@@ -64,7 +64,20 @@ CONFORMANCE := tests/data/.fetched
 $(CONFORMANCE): tests/fetch_conformance.py python-host/requirements.lock $(VENV)/.created
 	$(PY) tests/fetch_conformance.py
 
-build: $(WASM_PKG) $(VENV)/.installed $(CONFORMANCE)
+# The same component in node: jco (pinned in tests/jco/package-lock.json)
+# transpiles it to JS bindings in tests/jco/build, next to the node_modules
+# they import the WASI shims from. Built, never committed.
+JCO_DIR := tests/jco
+JCO_JS  := $(JCO_DIR)/build/oms_accel.js
+$(JCO_DIR)/node_modules/.installed: $(JCO_DIR)/package.json $(JCO_DIR)/package-lock.json
+	@# (npm install, not npm ci: npm ci refuses this lock over optional
+	@# platform packages jco names but never published; install keeps it.)
+	cd $(JCO_DIR) && npm install --silent --no-audit --no-fund
+	touch $@
+$(JCO_JS): $(WASM_PKG) $(JCO_DIR)/node_modules/.installed
+	$(JCO_DIR)/node_modules/.bin/jco transpile $(WASM_PKG) -o $(JCO_DIR)/build --name oms_accel --quiet
+
+build: $(WASM_PKG) $(VENV)/.installed $(CONFORMANCE) $(JCO_JS)
 
 run: setup
 	$(VENV)/bin/oms-accel tour
@@ -99,4 +112,4 @@ bench: setup
 
 clean:
 	cargo clean
-	rm -rf $(VENV) $(WASM_PKG) python-host/oms_accel/_native*.so
+	rm -rf $(VENV) $(WASM_PKG) python-host/oms_accel/_native*.so $(JCO_DIR)/build $(JCO_DIR)/node_modules
