@@ -5,6 +5,7 @@ from __future__ import annotations
 import array
 import mmap
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -109,3 +110,15 @@ def test_hypothesis_round_trip_across_backends(encoder: DeltaEncoder, old: bytes
     delta = encoder.encode(old, new)
     for other in ENCODERS:
         assert make(other).decode(old, delta) == new
+
+
+def test_scratch_files_written_at_once_arrive_whole_or_raise(tmp_path: Path) -> None:
+    """encode writes its two inputs on two threads: both land, and a failed
+    write on the helper thread is raised in the caller's."""
+    from oms_accel.delta import PARALLEL_WRITE_MIN, _write_both
+
+    a, b = b"a" * PARALLEL_WRITE_MIN, b"b" * (PARALLEL_WRITE_MIN + 1)
+    _write_both(str(tmp_path / "a"), a, str(tmp_path / "b"), b)
+    assert (tmp_path / "a").read_bytes() == a and (tmp_path / "b").read_bytes() == b
+    with pytest.raises(FileNotFoundError):
+        _write_both(str(tmp_path / "a"), a, str(tmp_path / "missing" / "b"), b)
