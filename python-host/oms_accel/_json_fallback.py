@@ -40,7 +40,7 @@ def parse(text: str, max_size: int) -> Any:
         raise JsonError(str(e), "corrupt") from None
     except RecursionError:
         raise LimitError("the document nests too deeply", "limit-exceeded") from None
-    if _SURROGATE_ESCAPE.search(text) is not None and _holds_surrogate(value):
+    if _SURROGATE_ESCAPE.search(text) is not None:
         _refuse_lone_surrogate(text)
     return value
 
@@ -49,26 +49,12 @@ def parse(text: str, max_size: int) -> Any:
 # into one character and keeps a lone one as a surrogate code point, which no
 # UTF-8 text (nor the wasm backend) can hold.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _holds_surrogate(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, str):
-            if _SURROGATE.search(v):
-                return True
-        elif isinstance(v, dict):
-            stack.extend(v.keys())
-            stack.extend(v.values())
-        elif isinstance(v, list):
-            stack.extend(v)
-    return False
 
 
 def _refuse_lone_surrogate(text: str) -> None:
-    """Raises JsonError at the first lone surrogate escape of `text`."""
+    """Raises JsonError at the first surrogate escape of `text` (valid JSON)
+    that is not half of a pair, as the standard parser pairs them: a high
+    half directly followed by an escaped low half."""
     pair_end = -1
     for m in _SURROGATE_ESCAPE.finditer(text):
         start = before = m.start()
@@ -84,7 +70,6 @@ def _refuse_lone_surrogate(text: str) -> None:
         line = text.count("\n", 0, start) + 1
         column = start - (text.rfind("\n", 0, start) + 1) + 1
         raise JsonError(f"line {line} column {column}: lone UTF-16 surrogate in a \\u escape", "corrupt", line, column)
-    raise JsonError("lone UTF-16 surrogate in a \\u escape", "corrupt")
 
 
 def pointer_parts(pointer: str) -> list[str]:

@@ -28,7 +28,7 @@ impl Default for ParseLimits {
 
 /// The error for text the scan refused, at the start of the offending
 /// token (where Python's `json` puts it too).
-pub(crate) fn invalid(text: &[u8], e: &Invalid, limits: &ParseLimits) -> Error {
+fn invalid(text: &[u8], e: &Invalid, limits: &ParseLimits) -> Error {
     if e.too_deep {
         let e = syntax_error(
             text,
