@@ -1,5 +1,6 @@
-//! The one error type of the guest logic. Its codes mirror the WIT
-//! `error-code` enum one to one, so the export layer is a plain mapping.
+//! The one error type of the guest logic. Its codes and its position mirror
+//! the WIT `error-code` enum and `position` record one to one, so the export
+//! layer is a plain mapping and no host ever reads a message to classify.
 
 use std::fmt;
 
@@ -13,12 +14,27 @@ pub enum ErrorCode {
     Unsupported,
     InvalidArgument,
     Io,
+    /// JSON text that is not strict RFC 8259.
+    Syntax,
+    InvalidSchema,
+    InvalidPatch,
+    PatchFailed,
+}
+
+/// Where in its input an error is: a byte offset, and for text the 1-based
+/// line and column (in characters); both 0 for binary input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub offset: u64,
+    pub line: u32,
+    pub column: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     pub code: ErrorCode,
     pub message: String,
+    pub position: Option<Position>,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -28,7 +44,12 @@ impl Error {
         Error {
             code,
             message: message.into(),
+            position: None,
         }
+    }
+    pub fn at(mut self, position: Position) -> Self {
+        self.position = Some(position);
+        self
     }
     pub fn corrupt(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Corrupt, message)

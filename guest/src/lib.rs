@@ -8,8 +8,9 @@ pub mod error;
 pub mod json;
 pub mod vcdiff;
 pub mod vector;
+pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
 
-pub use error::{Error, ErrorCode, Result};
+pub use error::{Error, ErrorCode, Position, Result};

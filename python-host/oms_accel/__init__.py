@@ -30,9 +30,9 @@ from .errors import (
     SchemaError,
     VectorError,
 )
-from .json_processor import Document, JsonProcessor, NdjsonRecord, RustJsonProcessor, Schema, ValidationError
+from .json import Document, JsonProcessor, NdjsonRecord, RustJsonProcessor, Schema, ValidationError
 from .limits import Limits
-from .vectors import VectorIndex, gpu_adapter, similarity
+from .vector import VectorIndex, gpu_adapter, similarity
 
 __version__ = "0.1.0"
 

@@ -29,9 +29,9 @@ def _probe(name: BackendName) -> str | None:
         except ImportError as e:
             return f"the native module oms_accel._native is not built: {e}"
         return None
-    from . import _wasm_runtime
+    from . import _wasm
 
-    return _wasm_runtime.unavailable_reason()
+    return _wasm.unavailable_reason()
 
 
 def backend_report() -> dict[str, str | None]:
@@ -68,3 +68,8 @@ def resolve(requested: str | None, supported: tuple[BackendName, ...], capabilit
     if reason is not None:
         raise BackendUnavailableError(f"backend {choice!r} is not available: {reason}")
     return choice
+
+
+def loaded(supported: tuple[BackendName, ...]) -> list[BackendName]:
+    """Those of a capability's `supported` backends that load here, best first."""
+    return [name for name in supported if _probe(name) is None]

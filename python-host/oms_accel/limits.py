@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 #: Default cap on what one decode may produce (2 GiB).
 DEFAULT_MAX_OUTPUT = 2 << 30
+#: Default cap on one JSON document or NDJSON record (1 GiB).
+DEFAULT_MAX_INPUT = 1 << 30
+#: The longest time limit: a year, far inside what the epoch counter can count.
+MAX_TIMEOUT_S = 365 * 24 * 3600.0
+#: Sizes cross the sandbox as u64; Python-side they are kept below 2**63.
+MAX_BYTES = (1 << 63) - 1
 
 
 @dataclass(frozen=True)
 class Limits:
     """Resource limits for the sandboxed component (and, where they apply,
-    the other backends).
+    the other backends). Every value is checked here, once.
 
     Attributes:
         memory_bytes: the most linear memory one component instance may grow to.
         timeout_s: the most wall-clock seconds one call into the component may run
             (enforced by epoch interruption; granularity about 20 ms).
-        max_output_bytes: the most bytes one decode may produce.
+        max_output_bytes: the most bytes one delta decode or decompression may produce.
+        max_input_bytes: the largest JSON document, or NDJSON record, accepted
+            (bytes of UTF-8).
         zstd_max_window_log: the largest zstd window (2**n bytes) a frame may ask
             for; a patch-from delta needs about old + new. At most 31.
     """
@@ -25,16 +34,25 @@ class Limits:
     memory_bytes: int = 2 << 30
     timeout_s: float = 120.0
     max_output_bytes: int = DEFAULT_MAX_OUTPUT
+    max_input_bytes: int = DEFAULT_MAX_INPUT
     zstd_max_window_log: int = 31
 
     def __post_init__(self) -> None:
-        from .errors import AccelArgumentError
+        _integer("memory_bytes", self.memory_bytes, 16 << 20, 4 << 30)
+        _integer("max_output_bytes", self.max_output_bytes, 0, MAX_BYTES)
+        _integer("max_input_bytes", self.max_input_bytes, 1, MAX_BYTES)
+        _integer("zstd_max_window_log", self.zstd_max_window_log, 10, 31)
+        t = self.timeout_s
+        if isinstance(t, bool) or not isinstance(t, int | float) or not (math.isfinite(t) and 0 < t <= MAX_TIMEOUT_S):
+            raise _error(f"timeout_s must be a number of seconds above 0 and at most {MAX_TIMEOUT_S:g}, not {t!r}")
 
-        if self.memory_bytes < 16 << 20:
-            raise AccelArgumentError("memory_bytes must be at least 16 MiB")
-        if not self.timeout_s > 0:
-            raise AccelArgumentError("timeout_s must be positive")
-        if self.max_output_bytes < 0:
-            raise AccelArgumentError("max_output_bytes must not be negative")
-        if not 10 <= self.zstd_max_window_log <= 31:
-            raise AccelArgumentError("zstd_max_window_log must be between 10 and 31")
+
+def _integer(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _error(f"{name} must be an integer from {low} to {high}, not {value!r}")
+
+
+def _error(message: str) -> Exception:
+    from .errors import AccelArgumentError
+
+    return AccelArgumentError(message)

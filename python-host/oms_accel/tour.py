@@ -13,8 +13,8 @@ from typing import TextIO
 from . import __version__, available_backends, backend_report
 from .delta import SUPPORTED_BACKENDS, DeltaEncoder
 from .samples import history
-from .vectors import SUPPORTED_BACKENDS as VECTOR_BACKENDS
-from .vectors import VectorIndex
+from .vector import SUPPORTED_BACKENDS as VECTOR_BACKENDS
+from .vector import VectorIndex
 
 
 def _mb_s(nbytes: int, seconds: float) -> str:

@@ -9,7 +9,7 @@
 //   node run.mjs search DIM VECTORS QUERY K   {"hits": [[id, score]...]}
 //
 // (VECTORS and QUERY: raw little-endian f32.) A guest error prints
-// {"error": {"code", "message"}} and exits 1.
+// {"error": {"code", "message", "position"}} and exits 1.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { delta, json, vector } from './build/oms_accel.js';
 
@@ -35,7 +35,7 @@ const ops = {
     return { value: value ?? null };
   },
   search: ([dim, vectors, query, k]) => {
-    const index = new vector.Index(Number(dim), 'cosine', 'f32');
+    const index = vector.Index.create(Number(dim), 'cosine', 'f32');
     const rows = f32(vectors);
     const ids = BigUint64Array.from({ length: rows.length / Number(dim) }, (_, i) => BigInt(i));
     index.add(rows, ids);
@@ -49,6 +49,8 @@ try {
 } catch (e) {
   // jco throws a guest's `result` error as a ComponentError with the payload.
   if (e.payload === undefined) throw e;
-  console.log(JSON.stringify({ error: e.payload }));
+  // (A position's offset is a u64: a BigInt in JS.)
+  const plain = (_, v) => (typeof v === 'bigint' ? Number(v) : v);
+  console.log(JSON.stringify({ error: e.payload }, plain));
   process.exitCode = 1;
 }

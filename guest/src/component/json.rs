@@ -1,11 +1,9 @@
-//! Exports of the `json` interface.
+//! Exports of the `json` interface: type conversions only.
 
 use super::exports::oms::accel::json as wit;
 use super::oms::accel::types;
 use super::Component;
-use crate::json::{self, ndjson, patch, Document, Draft, Kind, ParseLimits, Schema};
-use crate::Error;
-use serde_json::Value;
+use crate::json::{self, ndjson, Document, Draft, Kind, ParseLimits, Schema};
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::BufReader;
@@ -13,54 +11,43 @@ use std::rc::Rc;
 
 type WitResult<T> = Result<T, types::Error>;
 
-fn limits(o: wit::ParseOptions) -> ParseLimits {
-    let d = ParseLimits::default();
-    ParseLimits {
-        max_depth: if o.max_depth == 0 {
-            d.max_depth
-        } else {
-            o.max_depth
-        },
-        max_size: if o.max_size == 0 {
-            d.max_size
-        } else {
-            o.max_size
-        },
+impl From<wit::ParseOptions> for ParseLimits {
+    fn from(o: wit::ParseOptions) -> Self {
+        ParseLimits::or_default(o.max_depth, o.max_size)
     }
 }
 
-fn parse(text: String) -> Result<Value, Error> {
-    json::parse(text, &ParseLimits::default())
+impl From<wit::Draft> for Draft {
+    fn from(d: wit::Draft) -> Self {
+        match d {
+            wit::Draft::Draft4 => Draft::Draft4,
+            wit::Draft::Draft6 => Draft::Draft6,
+            wit::Draft::Draft7 => Draft::Draft7,
+            wit::Draft::Draft201909 => Draft::Draft201909,
+            wit::Draft::Draft202012 => Draft::Draft202012,
+        }
+    }
+}
+
+impl From<Kind> for wit::JsonType {
+    fn from(k: Kind) -> Self {
+        match k {
+            Kind::Null => wit::JsonType::Null,
+            Kind::Boolean => wit::JsonType::Boolean,
+            Kind::Number => wit::JsonType::Number,
+            Kind::String => wit::JsonType::String,
+            Kind::Array => wit::JsonType::Array,
+            Kind::Object => wit::JsonType::Object,
+        }
+    }
 }
 
 pub struct DocumentResource(Document);
 
 impl wit::GuestDocument for DocumentResource {
     fn parse(text: String, options: wit::ParseOptions) -> WitResult<wit::Document> {
-        Ok(wit::Document::new(DocumentResource(Document::parse(
-            text,
-            limits(options),
-        )?)))
-    }
-
-    fn parse_file(path: String, options: wit::ParseOptions) -> WitResult<wit::Document> {
-        let limits = limits(options);
-        let size = std::fs::metadata(&path)
-            .map_err(|e| Error::io(&format!("reading {path}"), e))?
-            .len();
-        if size > limits.max_size {
-            return Err(Error::limit(format!(
-                "{path} is {size} bytes, over the limit of {} bytes",
-                limits.max_size
-            ))
-            .into());
-        }
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(&format!("reading {path}"), e))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|e| Error::corrupt(format!("{path} is not UTF-8: {e}")))?;
-        Ok(wit::Document::new(DocumentResource(Document::parse(
-            text, limits,
-        )?)))
+        let doc = Document::parse(text, options.into())?;
+        Ok(wit::Document::new(DocumentResource(doc)))
     }
 
     fn get(&self, pointer: String) -> WitResult<Option<String>> {
@@ -68,14 +55,7 @@ impl wit::GuestDocument for DocumentResource {
     }
 
     fn kind(&self, pointer: String) -> WitResult<Option<wit::JsonType>> {
-        Ok(self.0.kind(&pointer)?.map(|k| match k {
-            Kind::Null => wit::JsonType::Null,
-            Kind::Boolean => wit::JsonType::Boolean,
-            Kind::Number => wit::JsonType::Number,
-            Kind::String => wit::JsonType::String,
-            Kind::Array => wit::JsonType::Array,
-            Kind::Object => wit::JsonType::Object,
-        }))
+        Ok(self.0.kind(&pointer)?.map(Into::into))
     }
 
     fn length(&self, pointer: String) -> WitResult<Option<u64>> {
@@ -95,30 +75,15 @@ impl wit::GuestDocument for DocumentResource {
 /// lent it.
 pub struct SchemaResource(Rc<Schema>);
 
-fn draft(d: wit::Draft) -> Draft {
-    match d {
-        wit::Draft::Draft4 => Draft::Draft4,
-        wit::Draft::Draft6 => Draft::Draft6,
-        wit::Draft::Draft7 => Draft::Draft7,
-        wit::Draft::Draft201909 => Draft::Draft201909,
-        wit::Draft::Draft202012 => Draft::Draft202012,
-    }
-}
-
 impl wit::GuestSchema for SchemaResource {
     fn compile(
         text: String,
-        d: Option<wit::Draft>,
+        draft: Option<wit::Draft>,
         resources: Vec<(String, String)>,
+        options: wit::ParseOptions,
     ) -> WitResult<wit::Schema> {
-        let as_schema = |e: Error| Error::invalid(format!("invalid schema: {}", e.message));
-        let schema = parse(text).map_err(as_schema)?;
-        let resources = resources
-            .into_iter()
-            .map(|(uri, text)| parse(text).map(|v| (uri, v)).map_err(as_schema))
-            .collect::<Result<Vec<_>, _>>()?;
-        let compiled = Schema::compile(&schema, d.map(draft), resources)?;
-        Ok(wit::Schema::new(SchemaResource(Rc::new(compiled))))
+        let schema = Schema::compile_text(text, draft.map(Into::into), resources, &options.into())?;
+        Ok(wit::Schema::new(SchemaResource(Rc::new(schema))))
     }
 
     fn validate(&self, doc: wit::DocumentBorrow<'_>) -> Vec<wit::Violation> {
@@ -138,33 +103,23 @@ impl wit::GuestSchema for SchemaResource {
     }
 }
 
-pub struct NdjsonResource(RefCell<Result<ndjson::Reader<BufReader<File>>, Error>>);
+/// (WIT methods take `&self`: the reader sits in a `RefCell`.)
+pub struct NdjsonResource(RefCell<ndjson::Reader<BufReader<File>>>);
 
 impl wit::GuestNdjsonReader for NdjsonResource {
-    fn new(
+    fn open(
         path: String,
         schema: Option<wit::SchemaBorrow<'_>>,
         fields: Vec<String>,
         options: wit::ParseOptions,
-    ) -> Self {
+    ) -> WitResult<wit::NdjsonReader> {
         let schema = schema.map(|s| Rc::clone(&s.get::<SchemaResource>().0));
-        let reader = File::open(&path)
-            .map_err(|e| Error::io(&format!("opening {path}"), e))
-            .and_then(|f| {
-                ndjson::Reader::new(
-                    BufReader::with_capacity(1 << 20, f),
-                    schema,
-                    fields,
-                    limits(options),
-                )
-            });
-        NdjsonResource(RefCell::new(reader))
+        let reader = ndjson::Reader::open(&path, schema, fields, options.into())?;
+        Ok(wit::NdjsonReader::new(NdjsonResource(RefCell::new(reader))))
     }
 
     fn next_batch(&self, max_records: u32) -> WitResult<wit::Batch> {
-        let mut state = self.0.borrow_mut();
-        let reader = state.as_mut().map_err(|e| types::Error::from(e.clone()))?;
-        let b = reader.next_batch(max_records)?;
+        let b = self.0.borrow_mut().next_batch(max_records)?;
         Ok(wit::Batch {
             results: b.results,
             records: b.records,
@@ -179,23 +134,19 @@ impl wit::Guest for Component {
     type Schema = SchemaResource;
     type NdjsonReader = NdjsonResource;
 
-    fn diff(a: String, b: String) -> WitResult<String> {
-        Ok(json::to_text(&patch::diff(&parse(a)?, &parse(b)?), false))
+    fn diff(a: String, b: String, options: wit::ParseOptions) -> WitResult<String> {
+        Ok(json::text::diff(a, b, &options.into())?)
     }
 
-    fn apply_patch(doc: String, ops: String) -> WitResult<String> {
-        let mut doc = parse(doc)?;
-        patch::apply(&mut doc, &parse(ops)?)?;
-        Ok(json::to_text(&doc, false))
+    fn apply_patch(doc: String, patch: String, options: wit::ParseOptions) -> WitResult<String> {
+        Ok(json::text::apply_patch(doc, patch, &options.into())?)
     }
 
-    fn merge_patch(doc: String, merge: String) -> WitResult<String> {
-        let mut doc = parse(doc)?;
-        patch::merge(&mut doc, &parse(merge)?);
-        Ok(json::to_text(&doc, false))
+    fn merge_patch(doc: String, patch: String, options: wit::ParseOptions) -> WitResult<String> {
+        Ok(json::text::merge_patch(doc, patch, &options.into())?)
     }
 
-    fn canonicalize(doc: String) -> WitResult<String> {
-        Ok(json::canonical::canonicalize(&parse(doc)?)?)
+    fn canonicalize(doc: String, options: wit::ParseOptions) -> WitResult<String> {
+        Ok(json::text::canonicalize(doc, &options.into())?)
     }
 }

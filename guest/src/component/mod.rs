@@ -5,7 +5,7 @@ mod delta;
 mod json;
 mod vector;
 
-use crate::{Error, ErrorCode};
+use crate::{Error, ErrorCode, Position};
 
 // The allocator is std's dlmalloc. talc (5.1) was faster on large documents
 // but fragmented under the NDJSON reader's pattern of a growing batch string
@@ -31,10 +31,19 @@ impl From<Error> for types::Error {
             ErrorCode::Unsupported => types::ErrorCode::Unsupported,
             ErrorCode::InvalidArgument => types::ErrorCode::InvalidArgument,
             ErrorCode::Io => types::ErrorCode::Io,
+            ErrorCode::Syntax => types::ErrorCode::Syntax,
+            ErrorCode::InvalidSchema => types::ErrorCode::InvalidSchema,
+            ErrorCode::InvalidPatch => types::ErrorCode::InvalidPatch,
+            ErrorCode::PatchFailed => types::ErrorCode::PatchFailed,
         };
         types::Error {
             code,
             message: e.message,
+            position: e.position.map(|p: Position| types::Position {
+                offset: p.offset,
+                line: p.line,
+                column: p.column,
+            }),
         }
     }
 }

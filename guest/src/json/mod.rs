@@ -44,6 +44,90 @@ pub fn get<'a>(value: &'a Value, pointer: &str) -> crate::Result<Option<&'a Valu
     Ok(value.pointer(pointer))
 }
 
+/// The operations on JSON text that the component exports: every input is
+/// parsed under `limits`, so depth and size limits hold for them as for a
+/// document.
+pub mod text {
+    use super::{canonical, parse, patch, to_text, ParseLimits};
+    use crate::Result;
+
+    /// The RFC 6902 patch turning `a` into `b`, as JSON text.
+    pub fn diff(a: String, b: String, limits: &ParseLimits) -> Result<String> {
+        Ok(to_text(
+            &patch::diff(&parse(a, limits)?, &parse(b, limits)?),
+            false,
+        ))
+    }
+
+    /// `doc` with the RFC 6902 `ops` applied.
+    pub fn apply_patch(doc: String, ops: String, limits: &ParseLimits) -> Result<String> {
+        let mut doc = parse(doc, limits)?;
+        patch::apply(&mut doc, &parse(ops, limits)?)?;
+        Ok(to_text(&doc, false))
+    }
+
+    /// `doc` with the RFC 7396 `merge` patch applied.
+    pub fn merge_patch(doc: String, merge: String, limits: &ParseLimits) -> Result<String> {
+        let mut doc = parse(doc, limits)?;
+        patch::merge(&mut doc, &parse(merge, limits)?);
+        Ok(to_text(&doc, false))
+    }
+
+    /// The RFC 8785 canonical form of `doc`.
+    pub fn canonicalize(doc: String, limits: &ParseLimits) -> Result<String> {
+        canonical::canonicalize(&parse(doc, limits)?)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::ErrorCode;
+
+        #[test]
+        fn every_input_is_parsed_under_the_limits() {
+            let limits = ParseLimits::or_default(2, 64);
+            let deep = "[[[1]]]".to_string();
+            let ok = "[1]".to_string();
+            let big = format!("[\"{}\"]", "x".repeat(100));
+            for (a, b) in [(deep.clone(), ok.clone()), (ok.clone(), deep.clone())] {
+                assert_eq!(
+                    diff(a, b, &limits).unwrap_err().code,
+                    ErrorCode::LimitExceeded
+                );
+            }
+            let e = apply_patch(ok.clone(), big.clone(), &limits).unwrap_err();
+            assert_eq!(e.code, ErrorCode::LimitExceeded);
+            let e = merge_patch(deep.clone(), ok.clone(), &limits).unwrap_err();
+            assert_eq!(e.code, ErrorCode::LimitExceeded);
+            assert_eq!(
+                canonicalize(big, &limits).unwrap_err().code,
+                ErrorCode::LimitExceeded
+            );
+            assert_eq!(canonicalize("[1,{}]".into(), &limits).unwrap(), "[1,{}]");
+            assert_eq!(
+                diff(ok.clone(), "[2]".into(), &limits).unwrap(),
+                r#"[{"op":"replace","path":"/0","value":2}]"#
+            );
+        }
+
+        #[test]
+        fn patch_errors_say_which_kind() {
+            let limits = ParseLimits::default();
+            let e = apply_patch("{}".into(), r#"{"op":"add"}"#.into(), &limits).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidPatch);
+            let e = apply_patch(
+                "{}".into(),
+                r#"[{"op":"remove","path":"/x"}]"#.into(),
+                &limits,
+            )
+            .unwrap_err();
+            assert_eq!(e.code, ErrorCode::PatchFailed);
+            let e = apply_patch("{".into(), "[]".into(), &limits).unwrap_err();
+            assert_eq!(e.code, ErrorCode::Syntax);
+        }
+    }
+}
+
 /// JSON text of `value`, compact or indented by two spaces.
 pub fn to_text(value: &Value, pretty: bool) -> String {
     if pretty {

@@ -7,7 +7,8 @@ use super::parse::{parse_bytes, ParseLimits};
 use super::schema::Schema;
 use crate::{Error, Result};
 use serde_json::{json, Map, Value};
-use std::io::{BufRead, Read};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::rc::Rc;
 
 pub struct Reader<R> {
@@ -32,6 +33,24 @@ pub struct Batch {
     pub records: u32,
     pub bytes_read: u64,
     pub finished: bool,
+}
+
+impl Reader<BufReader<File>> {
+    /// A reader of the file at `path`.
+    pub fn open(
+        path: &str,
+        schema: Option<Rc<Schema>>,
+        fields: Vec<String>,
+        limits: ParseLimits,
+    ) -> Result<Self> {
+        let file = File::open(path).map_err(|e| Error::io(&format!("opening {path}"), e))?;
+        Reader::new(
+            BufReader::with_capacity(1 << 20, file),
+            schema,
+            fields,
+            limits,
+        )
+    }
 }
 
 impl<R: BufRead> Reader<R> {

@@ -5,7 +5,7 @@
 //! overflow; simd-json then builds the DOM.
 
 use super::scan::{self, Index, Invalid};
-use crate::{Error, ErrorCode, Result};
+use crate::{Error, ErrorCode, Position, Result};
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy)]
@@ -14,6 +14,21 @@ pub struct ParseLimits {
     pub max_depth: u32,
     /// Largest document, in bytes.
     pub max_size: u64,
+}
+
+impl ParseLimits {
+    /// Limits as a host gives them: 0 means the default.
+    pub fn or_default(max_depth: u32, max_size: u64) -> Self {
+        let d = ParseLimits::default();
+        ParseLimits {
+            max_depth: if max_depth == 0 {
+                d.max_depth
+            } else {
+                max_depth
+            },
+            max_size: if max_size == 0 { d.max_size } else { max_size },
+        }
+    }
 }
 
 impl Default for ParseLimits {
@@ -35,7 +50,10 @@ fn invalid(text: &[u8], e: &Invalid, limits: &ParseLimits) -> Error {
             e.offset,
             &format!("nesting deeper than {} levels", limits.max_depth),
         );
-        return Error::new(ErrorCode::LimitExceeded, e.message);
+        return Error {
+            code: ErrorCode::LimitExceeded,
+            ..e
+        };
     }
     syntax_error(text, e.offset, e.what)
 }
@@ -66,12 +84,20 @@ fn check_size(len: usize, limits: &ParseLimits) -> Result<()> {
 
 /// Parses JSON text.
 pub fn parse(text: String, limits: &ParseLimits) -> Result<Value> {
-    parse_bytes(text.into_bytes(), limits)
+    parse_utf8(text.into_bytes(), limits)
 }
 
-/// Parses JSON bytes (UTF-8 is checked). simd-json works in place, so it
-/// takes the buffer.
+/// Parses JSON bytes. UTF-8 is checked first, so that invalid UTF-8 is
+/// reported where it is. simd-json works in place, so it takes the buffer.
 pub fn parse_bytes(bytes: Vec<u8>, limits: &ParseLimits) -> Result<Value> {
+    check_size(bytes.len(), limits)?;
+    if let Err(e) = std::str::from_utf8(&bytes) {
+        return Err(syntax_error(&bytes, e.valid_up_to(), "invalid UTF-8"));
+    }
+    parse_utf8(bytes, limits)
+}
+
+fn parse_utf8(bytes: Vec<u8>, limits: &ParseLimits) -> Result<Value> {
     check_size(bytes.len(), limits)?;
     if let Err(e) = scan::check(&bytes, limits.max_depth) {
         return Err(invalid(&bytes, &e, limits));
@@ -111,8 +137,9 @@ fn describe(kind: &simd_json::ErrorType) -> String {
     }
 }
 
-/// A syntax error with the line and column (1-based, in characters) of
-/// byte `offset`. Callers parse the message: "line L column C: what".
+/// A syntax error at byte `offset`, with its line and column (1-based, in
+/// characters) both in the position and, for people, in the message:
+/// "line L column C: what".
 fn syntax_error(text: &[u8], offset: usize, what: &str) -> Error {
     let offset = offset.min(text.len());
     let before = &text[..offset];
@@ -126,9 +153,14 @@ fn syntax_error(text: &[u8], offset: usize, what: &str) -> Error {
         .count()
         + 1;
     Error::new(
-        ErrorCode::Corrupt,
+        ErrorCode::Syntax,
         format!("line {line} column {column}: {what}"),
     )
+    .at(Position {
+        offset: offset as u64,
+        line: line as u32,
+        column: column as u32,
+    })
 }
 
 #[cfg(test)]
@@ -157,17 +189,21 @@ mod tests {
     fn rejects_what_rfc_8259_forbids() {
         for &bad in crate::json::scan::tests::REJECTS {
             let e = p(bad).expect_err(bad);
-            assert_eq!(e.code, ErrorCode::Corrupt, "{bad}: {e}");
+            assert_eq!(e.code, ErrorCode::Syntax, "{bad}: {e}");
             assert!(e.message.starts_with("line "), "{bad}: {e}");
+            assert!(e.position.is_some(), "{bad}: {e}");
         }
         let e = parse_bytes(b"[\"\xff\"]".to_vec(), &ParseLimits::default()).unwrap_err();
-        assert_eq!(e.code, ErrorCode::Corrupt);
+        assert_eq!(e.code, ErrorCode::Syntax);
+        assert_eq!(e.position.map(|p| p.offset), Some(2));
     }
 
     #[test]
     fn reports_line_and_column() {
         let e = p("{\n  \"a\": 1,\n  \"b\": ]\n}").unwrap_err();
-        assert!(e.message.starts_with("line 3 column "), "{e}");
+        assert!(e.message.starts_with("line 3 column 8: "), "{e}");
+        let at = e.position.unwrap();
+        assert_eq!((at.line, at.column, at.offset), (3, 8, 19));
     }
 
     #[test]

@@ -13,9 +13,13 @@ pub fn diff(a: &Value, b: &Value) -> Value {
 /// document is left as it was (the crate applies atomically).
 pub fn apply(doc: &mut Value, patch: &Value) -> Result<()> {
     let ops: json_patch::Patch = serde_json::from_value(patch.clone())
-        .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("not a JSON Patch: {e}")))?;
-    json_patch::patch(doc, &ops)
-        .map_err(|e| Error::new(ErrorCode::Corrupt, format!("the patch does not apply: {e}")))
+        .map_err(|e| Error::new(ErrorCode::InvalidPatch, format!("not a JSON Patch: {e}")))?;
+    json_patch::patch(doc, &ops).map_err(|e| {
+        Error::new(
+            ErrorCode::PatchFailed,
+            format!("the patch does not apply: {e}"),
+        )
+    })
 }
 
 /// `doc` with the RFC 7396 merge `patch` applied.

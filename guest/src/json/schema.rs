@@ -2,6 +2,7 @@
 //! once (with any extra resources its `$ref`s name) and then validates many
 //! documents.
 
+use super::parse::{parse, ParseLimits};
 use crate::{Error, ErrorCode, Result};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -73,8 +74,29 @@ impl Schema {
         }
         let validator = options
             .build(schema)
-            .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("invalid schema: {e}")))?;
+            .map_err(|e| Error::new(ErrorCode::InvalidSchema, format!("invalid schema: {e}")))?;
         Ok(Schema { validator })
+    }
+
+    /// `compile` from JSON text, each text parsed under `limits`; text that
+    /// is not JSON is an invalid schema too.
+    pub fn compile_text(
+        text: String,
+        draft: Option<Draft>,
+        resources: Vec<(String, String)>,
+        limits: &ParseLimits,
+    ) -> Result<Self> {
+        let as_schema = |e: Error| Error {
+            code: ErrorCode::InvalidSchema,
+            message: format!("invalid schema: {}", e.message),
+            ..e
+        };
+        let schema = parse(text, limits).map_err(as_schema)?;
+        let resources = resources
+            .into_iter()
+            .map(|(uri, text)| parse(text, limits).map(|v| (uri, v)).map_err(as_schema))
+            .collect::<Result<Vec<_>>>()?;
+        Self::compile(&schema, draft, resources)
     }
 
     pub fn is_valid(&self, instance: &Value) -> bool {
@@ -120,7 +142,7 @@ mod tests {
         let e = Schema::compile(&json!({"type": 12}), None, vec![])
             .err()
             .unwrap();
-        assert_eq!(e.code, ErrorCode::InvalidArgument);
+        assert_eq!(e.code, ErrorCode::InvalidSchema);
         let s = Schema::compile(
             &json!({"$ref": "http://example.com/int.json"}),
             Some(Draft::Draft7),
@@ -131,5 +153,27 @@ mod tests {
         )
         .unwrap();
         assert!(s.is_valid(&json!(3)) && !s.is_valid(&json!("x")));
+    }
+
+    #[test]
+    fn schema_text_is_parsed_under_the_limits() {
+        let limits = ParseLimits::or_default(3, 0);
+        let ok = Schema::compile_text(
+            r#"{"items": {"type": "integer"}}"#.into(),
+            None,
+            vec![],
+            &limits,
+        );
+        assert!(ok.unwrap().is_valid(&json!([1])));
+        let deep = r#"{"items": {"items": {"items": {}}}}"#.to_string();
+        let e = Schema::compile_text(deep, None, vec![], &limits)
+            .err()
+            .unwrap();
+        assert_eq!(e.code, ErrorCode::InvalidSchema);
+        let e = Schema::compile_text("{".into(), None, vec![], &limits)
+            .err()
+            .unwrap();
+        assert_eq!(e.code, ErrorCode::InvalidSchema);
+        assert!(e.position.is_some(), "the syntax error keeps its position");
     }
 }

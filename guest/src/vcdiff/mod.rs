@@ -6,18 +6,21 @@
 //! - [`code_table`]: the default instruction code table (RFC 3284 5.6),
 //! - [`addr_cache`]: the near/same address cache (RFC 3284 5.1-5.3),
 //! - [`source`]: random access to the old version (memory or file),
-//! - [`decoder`], [`encoder`] (with its match finder in [`matcher`]).
+//! - [`decoder`], [`encoder`] (with its match finder in [`matcher`]),
+//! - [`files`]: both between files, one window per step.
 
 pub mod addr_cache;
 pub mod code_table;
 pub mod decoder;
 pub mod encoder;
+pub mod files;
 pub mod matcher;
 pub mod source;
 pub mod varint;
 
 pub use decoder::{decode, Decoder};
 pub use encoder::{encode, EncodeOptions, Encoder};
+pub use files::{decode_file, encode_file, FileDecoder, FileEncoder};
 pub use source::{FileSource, SliceSource, Source};
 
 /// The four bytes every VCDIFF stream starts with: "VCD" with the high bits

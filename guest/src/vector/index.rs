@@ -5,20 +5,13 @@
 //! normalized once, when they enter, so a score is one dot product; a zero
 //! vector stays zero and scores 0 against everything.
 //!
-//! The file format (`save` / `load`, also written by the Python backend),
-//! little-endian: the magic `OMSVECS1`, then dimension u32, metric u8
-//! (0 cosine, 1 dot, 2 l2), storage u8 (0 f32, 1 f16, 2 i8), two zero bytes,
-//! count u64; then `count` records of id u64, the scale f32 (i8 only) and
-//! the row as stored (normalized, for cosine). Records are independent, so
-//! files of several shards concatenate under one header.
+//! Its file format (`save` / `load`) is in [`super::format`].
 
 use super::kernels::{reduce, Element, Term, F16};
 use super::topk::{Hit, TopK};
 use super::{check_finite, Metric};
 use crate::{Error, Result};
 
-pub const MAGIC: &[u8; 8] = b"OMSVECS1";
-pub const HEADER_LEN: usize = 24;
 /// Largest dimension accepted.
 pub const MAX_DIM: u32 = 1 << 16;
 /// Rows scored against every query of a batch while they are in cache.
@@ -36,7 +29,7 @@ pub enum Storage {
 }
 
 impl Storage {
-    fn bytes(self) -> usize {
+    pub(super) fn bytes(self) -> usize {
         match self {
             Storage::F32 => 4,
             Storage::F16 => 2,
@@ -45,17 +38,17 @@ impl Storage {
     }
 }
 
-enum Rows {
+pub(super) enum Rows {
     F32(Vec<f32>),
     F16(Vec<F16>),
     I8 { values: Vec<i8>, scales: Vec<f32> },
 }
 
 pub struct Index {
-    dim: usize,
-    metric: Metric,
-    rows: Rows,
-    ids: Vec<u64>,
+    pub(super) dim: usize,
+    pub(super) metric: Metric,
+    pub(super) rows: Rows,
+    pub(super) ids: Vec<u64>,
 }
 
 impl std::fmt::Debug for Index {
@@ -293,116 +286,14 @@ impl Index {
         }
     }
 
-    /// The index in the file format (module documentation).
+    /// The index in the file format ([`super::format`]).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let record = record_len(self.dim, self.storage());
-        let mut out = Vec::with_capacity(HEADER_LEN + record * self.len());
-        out.extend_from_slice(&header(
-            self.dim as u32,
-            self.metric,
-            self.storage(),
-            self.len() as u64,
-        ));
-        let d = self.dim;
-        for (r, id) in self.ids.iter().enumerate() {
-            out.extend_from_slice(&id.to_le_bytes());
-            match &self.rows {
-                Rows::F32(data) => data[r * d..][..d]
-                    .iter()
-                    .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-                Rows::F16(data) => data[r * d..][..d]
-                    .iter()
-                    .for_each(|x| out.extend_from_slice(&x.0.to_le_bytes())),
-                Rows::I8 { values, scales } => {
-                    out.extend_from_slice(&scales[r].to_le_bytes());
-                    out.extend(values[r * d..][..d].iter().map(|&x| x as u8));
-                }
-            }
-        }
-        out
+        super::format::write(self)
     }
 
     /// An index from the file format, every field checked.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
-            return Err(Error::corrupt("not an oms-accel vector index (bad magic)"));
-        }
-        let dim = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
-        let metric = match bytes[12] {
-            0 => Metric::Cosine,
-            1 => Metric::Dot,
-            2 => Metric::L2,
-            m => return Err(Error::corrupt(format!("unknown metric code {m}"))),
-        };
-        let storage = match bytes[13] {
-            0 => Storage::F32,
-            1 => Storage::F16,
-            2 => Storage::I8,
-            s => return Err(Error::corrupt(format!("unknown storage code {s}"))),
-        };
-        let count = u64::from_le_bytes(bytes[16..24].try_into().unwrap());
-        let mut index = Index::new(dim, metric, storage).map_err(|e| Error::corrupt(e.message))?;
-        let record = record_len(index.dim, storage);
-        let body = &bytes[HEADER_LEN..];
-        let expected = (body.len() / record) as u64;
-        if body.len() % record != 0 || expected < count {
-            return Err(Error::truncated(format!(
-                "the index says {count} vectors but its file holds {}",
-                body.len() as f64 / record as f64
-            )));
-        }
-        if expected > count {
-            return Err(Error::corrupt(format!(
-                "the index says {count} vectors but its file holds {expected}"
-            )));
-        }
-        let n = count as usize;
-        let d = index.dim;
-        reserve(&mut index.ids, n)?;
-        match &mut index.rows {
-            Rows::F32(data) => reserve(data, n * d)?,
-            Rows::F16(data) => reserve(data, n * d)?,
-            Rows::I8 { values, scales } => {
-                reserve(values, n * d)?;
-                reserve(scales, n)?;
-            }
-        }
-        for (i, rec) in body.chunks_exact(record).enumerate() {
-            index
-                .ids
-                .push(u64::from_le_bytes(rec[..8].try_into().unwrap()));
-            let rest = &rec[8..];
-            let bad = || Error::corrupt(format!("vector {i} of the index is not finite"));
-            match &mut index.rows {
-                Rows::F32(data) => {
-                    for c in rest.chunks_exact(4) {
-                        let x = f32::from_le_bytes(c.try_into().unwrap());
-                        if !x.is_finite() {
-                            return Err(bad());
-                        }
-                        data.push(x);
-                    }
-                }
-                Rows::F16(data) => {
-                    for c in rest.chunks_exact(2) {
-                        let h = u16::from_le_bytes(c.try_into().unwrap());
-                        if h & 0x7c00 == 0x7c00 {
-                            return Err(bad());
-                        }
-                        data.push(F16(h));
-                    }
-                }
-                Rows::I8 { values, scales } => {
-                    let s = f32::from_le_bytes(rest[..4].try_into().unwrap());
-                    if !s.is_finite() || s < 0.0 {
-                        return Err(bad());
-                    }
-                    scales.push(s);
-                    values.extend(rest[4..].iter().map(|&b| b as i8));
-                }
-            }
-        }
-        Ok(index)
+        super::format::read(bytes)
     }
 }
 
@@ -433,29 +324,6 @@ fn blocks<'a, T: Element + 'a, const Q: usize, const R: usize>(
             emit(qi, r, s[0]);
         }
     }
-}
-
-/// The file header of an index.
-pub fn header(dim: u32, metric: Metric, storage: Storage, count: u64) -> [u8; HEADER_LEN] {
-    let mut h = [0u8; HEADER_LEN];
-    h[..8].copy_from_slice(MAGIC);
-    h[8..12].copy_from_slice(&dim.to_le_bytes());
-    h[12] = match metric {
-        Metric::Cosine => 0,
-        Metric::Dot => 1,
-        Metric::L2 => 2,
-    };
-    h[13] = match storage {
-        Storage::F32 => 0,
-        Storage::F16 => 1,
-        Storage::I8 => 2,
-    };
-    h[16..24].copy_from_slice(&count.to_le_bytes());
-    h
-}
-
-fn record_len(dim: usize, storage: Storage) -> usize {
-    8 + if storage == Storage::I8 { 4 } else { 0 } + dim * storage.bytes()
 }
 
 /// `v` as stored for `metric`: unit length for cosine (zero stays zero).
@@ -521,7 +389,7 @@ fn try_vec<T>(n: usize) -> Result<Vec<T>> {
 
 /// Grows `v` for `n` more items, or a limit error (never an abort) when
 /// memory runs out.
-fn reserve<T>(v: &mut Vec<T>, n: usize) -> Result<()> {
+pub(super) fn reserve<T>(v: &mut Vec<T>, n: usize) -> Result<()> {
     v.try_reserve(n).map_err(|_| {
         Error::limit(format!(
             "out of memory for {n} more values ({} bytes each)",
@@ -719,46 +587,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn files_round_trip_and_refuse_damage() {
-        for storage in [Storage::F32, Storage::F16, Storage::I8] {
-            let index = index_of(
-                &[vec![1.0, -2.0, 0.5], vec![0.0, 0.0, 0.0]],
-                Metric::L2,
-                storage,
-            );
-            let bytes = index.to_bytes();
-            let back = Index::from_bytes(&bytes).unwrap();
-            assert_eq!(back.to_bytes(), bytes);
-            assert_eq!(
-                back.search(&[1.0, 1.0, 1.0], 2).unwrap(),
-                index.search(&[1.0, 1.0, 1.0], 2).unwrap()
-            );
-            assert!(Index::from_bytes(&bytes[..bytes.len() - 1]).is_err());
-            let mut extra = bytes.clone();
-            extra.extend_from_slice(&bytes[HEADER_LEN..]);
-            assert!(Index::from_bytes(&extra)
-                .unwrap_err()
-                .message
-                .contains("holds 4"));
-            let mut bad = bytes.clone();
-            bad[0] = b'X';
-            assert!(Index::from_bytes(&bad).is_err());
-            let mut huge = bytes.clone();
-            huge[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
-            assert_eq!(
-                Index::from_bytes(&huge).unwrap_err().code,
-                crate::ErrorCode::Truncated
-            );
-        }
-        let mut nan = index_of(&[vec![1.0]], Metric::Dot, Storage::F32).to_bytes();
-        nan[HEADER_LEN + 8..].copy_from_slice(&f32::NAN.to_le_bytes());
-        assert!(Index::from_bytes(&nan)
-            .unwrap_err()
-            .message
-            .contains("not finite"));
     }
 
     #[test]

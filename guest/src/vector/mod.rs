@@ -1,13 +1,13 @@
 //! Vector similarity: the kernels (cosine, dot, L2) and exact top-k.
 //!
 //! Plain Rust, tested natively against a float64 reference; the component
-//! (issue 5: WIT interface `vector`, not yet exported) builds its index on
-//! these. Scores: cosine similarity and dot product rank highest first; L2
+//! exports the index through the WIT interface `vector`. Scores: cosine similarity and dot product rank highest first; L2
 //! is the Euclidean distance and ranks lowest first. A zero vector has
 //! cosine similarity 0 with everything. Inputs must be finite: NaN and
 //! infinities are refused where vectors enter (`check_finite`), so the
 //! kernels never see them and every ranking is a total order.
 
+pub mod format;
 pub mod index;
 pub mod kernels;
 pub mod topk;

@@ -1,0 +1,118 @@
+//! How bytes reach the guest and leave it besides WIT lists: files in the
+//! directories a host preopened (the bulk carrier on hosts whose lists are
+//! slow), and lower-case hex in a WIT string (small batches on such hosts).
+//! Plain std I/O, so `cargo test` runs it natively on temporary files.
+
+use crate::{Error, Result};
+
+/// The whole file at `path`.
+pub fn read(path: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(&format!("reading {path}"), e))
+}
+
+/// A file of little-endian values of `N` bytes each.
+pub fn read_values<const N: usize, T>(path: &str, from: fn([u8; N]) -> T) -> Result<Vec<T>> {
+    let bytes = read(path)?;
+    if bytes.len() % N != 0 {
+        return Err(Error::invalid(format!(
+            "{path} is {} bytes, not a whole number of {N}-byte values",
+            bytes.len()
+        )));
+    }
+    Ok(values(&bytes, from))
+}
+
+/// `bytes` (a whole number of `N`-byte values) as values.
+pub fn values<const N: usize, T>(bytes: &[u8], from: fn([u8; N]) -> T) -> Vec<T> {
+    bytes
+        .chunks_exact(N)
+        .map(|c| from(c.try_into().expect("chunks of N bytes")))
+        .collect()
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it, so that
+/// `path` is either the whole new file or what it was before.
+pub fn write_whole(path: &str, bytes: &[u8]) -> Result<()> {
+    let tmp = format!("{path}.part");
+    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(&format!("writing {path}"), e)
+    })
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex_encode(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    out
+}
+
+/// The bytes of hex text (either case).
+pub fn hex_decode(text: &str) -> Result<Vec<u8>> {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    let t = text.as_bytes();
+    if t.len() % 2 != 0 {
+        return Err(Error::invalid("hex of odd length"));
+    }
+    t.chunks_exact(2)
+        .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(|| Error::invalid("not hex"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorCode;
+
+    fn scratch(name: &str) -> String {
+        let dir = std::env::temp_dir().join(format!("oms-accel-wire-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join(name).to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn hex_round_trips_and_refuses_non_hex() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let text = hex_encode(&bytes);
+        assert_eq!(&text[..6], "000102");
+        assert_eq!(hex_decode(&text).unwrap(), bytes);
+        assert_eq!(hex_decode("FFab").unwrap(), vec![0xff, 0xab]);
+        for bad in ["abc", "zz", "0g"] {
+            assert_eq!(
+                hex_decode(bad).unwrap_err().code,
+                ErrorCode::InvalidArgument
+            );
+        }
+    }
+
+    #[test]
+    fn files_are_read_as_values_and_written_whole() {
+        let path = scratch("values");
+        write_whole(&path, &[1, 0, 0, 0, 2, 0, 0, 0]).unwrap();
+        assert!(!std::path::Path::new(&format!("{path}.part")).exists());
+        assert_eq!(read_values(&path, u32::from_le_bytes).unwrap(), vec![1, 2]);
+        let e = read_values(&path, u64::from_le_bytes as fn([u8; 8]) -> u64).unwrap();
+        assert_eq!(e, vec![0x0000_0002_0000_0001]);
+        write_whole(&path, &[1, 2, 3]).unwrap();
+        let e = read_values(&path, u32::from_le_bytes).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidArgument);
+        assert!(e.message.contains("3 bytes"), "{e}");
+        let missing = read(&scratch("missing")).unwrap_err();
+        assert_eq!(missing.code, ErrorCode::Io);
+        // A directory that does not exist: nothing is left behind.
+        let nowhere = scratch("no/such/dir");
+        assert_eq!(write_whole(&nowhere, b"x").unwrap_err().code, ErrorCode::Io);
+        std::fs::remove_file(&path).unwrap();
+    }
+}

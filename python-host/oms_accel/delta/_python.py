@@ -1,0 +1,40 @@
+"""The pure-Python backend's deltas: VCDIFF by `_vcdiff`, with the time
+limit checked between windows."""
+
+from __future__ import annotations
+
+import time
+
+from .._files import PathLike, atomic_output
+from . import _vcdiff
+from ._backend import Buffer, Format, ProgressCallback, Settings, mapped
+
+
+class Vcdiff:
+    format: Format = "vcdiff"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def _deadline(self) -> float:
+        return time.monotonic() + self.settings.limits.timeout_s
+
+    def encode(self, old: Buffer, new: Buffer) -> bytes:
+        return _vcdiff.encode(old, new, self.settings.checksum, deadline=self._deadline())
+
+    def decode(self, old: Buffer, delta: Buffer) -> bytes:
+        return _vcdiff.decode(old, delta, self.settings.limits.max_output_bytes, deadline=self._deadline())
+
+    def encode_file(self, old_path: str, new_path: str, out_path: PathLike, progress: ProgressCallback | None) -> int:
+        with mapped(old_path) as old, mapped(new_path) as new:
+            delta = _vcdiff.encode(old, new, self.settings.checksum, progress, self._deadline())
+        with atomic_output(out_path) as out:
+            out.write(delta)
+        return len(delta)
+
+    def decode_file(self, old_path: str, delta_path: str, out_path: PathLike, progress: ProgressCallback | None) -> int:
+        with mapped(old_path) as old, mapped(delta_path) as delta:
+            new = _vcdiff.decode(old, delta, self.settings.limits.max_output_bytes, progress, self._deadline())
+        with atomic_output(out_path) as out:
+            out.write(new)
+        return len(new)

@@ -1,0 +1,99 @@
+"""The wasm backend's JSON: documents and schemas live inside the component
+(its scan checks and indexes the text, simd-json builds a DOM on demand),
+and only small results cross back; text crosses as the host carries it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from .._wasm import get_host
+from .._wasm.host import DocumentHandle, ParseOptions, SchemaHandle
+from ..limits import Limits
+from ._backend import MISSING, Arg, DocumentImpl, Progress, SchemaImpl, SchemaSource
+
+
+class _Document:
+    def __init__(self, handle: DocumentHandle) -> None:
+        self.handle = handle
+
+    def get(self, pointer: str) -> Any:
+        text = self.handle.get(pointer)
+        return MISSING if text is None else json.loads(text)
+
+    def kind(self, pointer: str) -> str | None:
+        return self.handle.kind(pointer)
+
+    def length(self, pointer: str) -> int | None:
+        return self.handle.length(pointer)
+
+    def keys(self, pointer: str) -> list[str] | None:
+        return self.handle.keys(pointer)
+
+    def to_text(self, pretty: bool) -> str:
+        return self.handle.to_text(pretty)
+
+    def to_python(self) -> Any:
+        return self.get("")
+
+
+def _handle_or_text(doc: Arg) -> DocumentHandle | str:
+    d = doc.document
+    impl = getattr(d, "_impl", None)
+    return impl.handle if isinstance(impl, _Document) else doc.text()
+
+
+class _Schema:
+    def __init__(self, handle: SchemaHandle) -> None:
+        self.handle = handle
+
+    def validate(self, doc: Arg) -> list[tuple[str, str, str]]:
+        return self.handle.validate(_handle_or_text(doc))
+
+    def is_valid(self, doc: Arg) -> bool:
+        return bool(self.handle.is_valid(_handle_or_text(doc)))
+
+    @property
+    def alive(self) -> bool:
+        return bool(self.handle.alive)
+
+
+class Backend:
+    """JSON in the sandboxed component."""
+
+    def __init__(self, limits: Limits, max_size: int, max_depth: int) -> None:
+        self.limits = limits
+        self.options = ParseOptions(max_depth, max_size)
+        self._host = get_host()
+
+    def parse(self, text: str) -> DocumentImpl:
+        return _Document(self._host.json_parse(self.limits, text, self.options))
+
+    def compile(self, source: SchemaSource) -> SchemaImpl:
+        text, draft, resources = source
+        return _Schema(self._host.json_compile(self.limits, text, draft, resources, self.options))
+
+    def diff(self, a: Arg, b: Arg) -> list[dict[str, Any]]:
+        return json.loads(self._host.json_diff(self.limits, a.text(), b.text(), self.options))  # type: ignore[no-any-return]
+
+    def apply_patch(self, doc: Arg, patch: Arg) -> Any:
+        return json.loads(self._host.json_apply_patch(self.limits, doc.text(), patch.text(), self.options))
+
+    def merge_patch(self, doc: Arg, patch: Arg) -> Any:
+        return json.loads(self._host.json_merge_patch(self.limits, doc.text(), patch.text(), self.options))
+
+    def canonicalize(self, doc: Arg) -> str:
+        return self._host.json_canonicalize(self.limits, doc.text(), self.options)
+
+    def iter_ndjson(
+        self, path: str, schema: SchemaSource | None, fields: Sequence[str], progress: Progress | None
+    ) -> Iterator[dict[str, Any]]:
+        import os
+
+        total = os.path.getsize(path)
+        for results, done in self._host.json_ndjson(self.limits, path, schema, fields, self.options):
+            if progress is not None:
+                progress(done, total)
+            for line in results.splitlines():
+                yield json.loads(line)

@@ -1,0 +1,162 @@
+"""The wasm vector index: one index per shard, each shard in its own
+component instance, searched in parallel on a thread per shard (a wasm call
+releases the GIL), with the per-shard top-k merged here.
+
+Sharding, not copying: each instance holds a part of the rows, so memory is
+the index's size once, and one query is as parallel as a batch.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from .._wasm import get_host
+from .._wasm.host import ShardHandle
+from ..errors import AccelError
+from ..limits import Limits
+from . import _format as fmt
+from ._backend import Buffer, Hits, IndexImpl
+
+T = TypeVar("T")
+_HIT = struct.Struct("<Qf")
+
+
+class _Shard:
+    def __init__(self, handle: ShardHandle, size: int = 0) -> None:
+        self.handle = handle
+        self.size = size
+
+
+class Index:
+    def __init__(self, dim: int, metric: fmt.Metric, dtype: fmt.DType, make: Sequence[Callable[[], _Shard]]) -> None:
+        self.dim = dim
+        self.metric = metric
+        self.dtype = dtype
+        self._shards: list[_Shard] = []
+        self._pool = ThreadPoolExecutor(max_workers=len(make), thread_name_prefix="oms-accel-vector")
+        self._lock = threading.Lock()
+        try:
+            self._shards = self._each_call(make)
+        except BaseException:
+            self.close()
+            raise
+
+    def __len__(self) -> int:
+        return sum(s.size for s in self._shards)
+
+    def close(self) -> None:
+        for s in self._shards:
+            s.handle.close()
+        self._shards = []
+        self._pool.shutdown(wait=False)
+
+    def _each_call(self, calls: Sequence[Callable[[], T]]) -> list[T]:
+        """Every call in parallel; the first error is raised after all have finished."""
+        if len(calls) == 1:
+            return [calls[0]()]
+        futures = [self._pool.submit(c) for c in calls]
+        results: list[T] = []
+        failure: BaseException | None = None
+        for f in futures:
+            try:
+                results.append(f.result())
+            except BaseException as e:
+                failure = failure or e
+        if failure is not None:
+            raise failure
+        return results
+
+    def _each(self, fn: Callable[[_Shard], T], shards: Sequence[_Shard]) -> list[T]:
+        if not self._shards:
+            raise AccelError("this index was closed", "unavailable")
+        return self._each_call([lambda s=s: fn(s) for s in shards])  # type: ignore[misc]
+
+    def add(self, vectors: Buffer, ids: list[int]) -> None:
+        """Adds the rows under `ids`, each shard taking a part so that they
+        stay the same size. (The caller has checked every value: the guest's
+        add is all or nothing per shard, and a refusal by one must not leave
+        others grown.)"""
+        n = len(ids)
+        row = 4 * self.dim
+        order = sorted(self._shards, key=lambda s: s.size)  # fill the smallest first
+        target = -(-(len(self) + n) // len(order))
+        parts: list[tuple[_Shard, int, int]] = []
+        start = 0
+        for s in order:
+            take = min(max(target - s.size, 0), n - start)
+            if take:
+                parts.append((s, start, start + take))
+                start += take
+        id_bytes = struct.pack(f"<{n}Q", *ids)
+        by_shard = {id(s): (a, b) for s, a, b in parts}
+
+        def add(s: _Shard) -> None:
+            a, b = by_shard[id(s)]
+            s.handle.add(vectors[a * row : b * row], id_bytes[a * 8 : b * 8])
+
+        with self._lock:
+            self._each(add, [p[0] for p in parts])
+            for s, a, b in parts:
+                s.size += b - a
+
+    def search_batch(self, queries: Buffer, n: int, k: int) -> list[Hits]:
+        k = min(k, 2**32 - 1)
+        with self._lock:
+            shards = [s for s in self._shards if s.size] or self._shards[:1]
+
+            def search(s: _Shard) -> list[Hits]:
+                hits = list(_HIT.iter_unpack(s.handle.search(queries, k)))
+                per = min(k, s.size)
+                return [hits[i * per : (i + 1) * per] for i in range(n)]
+
+            results = self._each(search, shards)
+        if len(results) == 1:
+            return results[0]
+        return [merge([r[i] for r in results], k, self.metric) for i in range(n)]
+
+    def records(self) -> bytes:
+        with self._lock:
+            parts = self._each(lambda s: s.handle.save()[fmt.HEADER.size :], self._shards)
+        return b"".join(parts)
+
+
+def merge(parts: Sequence[Hits], k: int, metric: fmt.Metric) -> Hits:
+    """The best `k` of the shards' best-k lists (ties to the smaller id)."""
+    hits = [h for part in parts for h in part]
+    if metric == "l2":
+        hits.sort(key=lambda h: (h[1], h[0]))
+    else:
+        hits.sort(key=lambda h: (-h[1], h[0]))
+    return hits[:k]
+
+
+class Backend:
+    """Vectors in the sandboxed component, sharded over instances."""
+
+    def __init__(self) -> None:
+        self._host = get_host()
+
+    def create(self, dim: int, metric: fmt.Metric, dtype: fmt.DType, threads: int, limits: Limits) -> IndexImpl:
+        make = [lambda: _Shard(self._host.vector_shard(limits, dim, metric, dtype)) for _ in range(threads)]
+        return Index(dim, metric, dtype, make)
+
+    def load(self, file: memoryview, count: int, threads: int, limits: Limits) -> IndexImpl:
+        """Gives each shard a contiguous part of the records in `file`."""
+        dim, metric, dtype, _ = fmt.parse_header(bytes(file[: fmt.HEADER.size]), len(file) - fmt.HEADER.size)
+        record = fmt.record_len(dim, dtype)
+        body = file[fmt.HEADER.size :]
+        per = -(-count // threads)
+
+        def part(i: int) -> Callable[[], _Shard]:
+            a, b = min(i * per, count), min((i + 1) * per, count)
+            data = fmt.header(dim, metric, dtype, b - a) + bytes(body[a * record : b * record])
+            return lambda: _Shard(self._host.vector_load(limits, data), b - a)
+
+        return Index(dim, metric, dtype, [part(i) for i in range(threads)])
+
+    def similarity(self, a: Buffer, b: Buffer, dim: int, metric: fmt.Metric, limits: Limits) -> bytes:
+        return self._host.vector_similarity(limits, a, b, dim, metric)

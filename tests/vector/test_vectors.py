@@ -1,0 +1,303 @@
+"""VectorIndex and similarity on every backend that loads, against a float64
+numpy reference: the same top-k ids, scores within 1e-5 relative (f32), the
+same errors, one file format."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import oms_accel.vector
+from oms_accel import AccelArgumentError, AccelError, VectorError, VectorIndex, backends, similarity
+from oms_accel._wasm import bindings
+
+BACKENDS = backends.loaded(oms_accel.vector.SUPPORTED_BACKENDS)
+METRICS = ["cosine", "dot", "l2"]
+
+
+def make(backend: str, dim: int, metric: str = "cosine", dtype: str = "f32") -> VectorIndex:
+    # Two shards on wasm, so that every search merges.
+    threads = 2 if backend == "wasm" else None
+    return VectorIndex(dim, metric, dtype, backend, threads=threads)  # type: ignore[arg-type]
+
+
+def reference(m: np.ndarray, q: np.ndarray, metric: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k in float64: cosine on pre-normalized rows (zero rows score 0), ties to the smaller id."""
+    m64, q64 = m.astype(np.float64), q.astype(np.float64)
+    if metric == "l2":
+        s = np.sqrt(((m64 - q64) ** 2).sum(axis=1))
+        order = np.lexsort((np.arange(len(s)), s))
+    else:
+        if metric == "cosine":
+            norms = np.linalg.norm(m64, axis=1)
+            m64 = np.divide(m64, norms[:, None], out=np.zeros_like(m64), where=norms[:, None] > 0)
+            qn = np.linalg.norm(q64)
+            q64 = q64 / qn if qn > 0 else q64
+        s = m64 @ q64
+        order = np.lexsort((np.arange(len(s)), -s))
+    top = order[:k]
+    return top, s[top]
+
+
+def assert_matches(ids: Any, scores: Any, ref_ids: np.ndarray, ref_scores: np.ndarray) -> None:
+    np.testing.assert_allclose(np.asarray(scores, dtype=np.float64), ref_scores, rtol=1e-5, atol=1e-6)
+    # Ids agree except inside a near-tie (scores equal within f32 rounding).
+    ids = np.asarray(ids)
+    assert len(ids) == len(ref_ids)
+    for i in range(len(ids)):
+        near = np.abs(ref_scores - ref_scores[i]) <= 1e-5 * max(1.0, abs(ref_scores[i]))
+        if near.sum() == 1:
+            assert ids[i] == ref_ids[i], (i, ids, ref_ids)
+        else:
+            assert ids[i] in ref_ids[near]
+
+
+def data(n: int = 300, dim: int = 24, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    m = rng.standard_normal((n, dim)).astype(np.float32)
+    if n > 11:
+        m[7] = 0.0  # a zero vector
+        m[11] = m[3]  # a duplicate
+    return m
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("metric", METRICS)
+def test_top_k_matches_a_float64_reference(backend: str, metric: str) -> None:
+    m = data()
+    index = make(backend, m.shape[1], metric)
+    assert index.add(m) == len(m) and len(index) == len(m)
+    queries = np.vstack([m[3], m[7], np.random.default_rng(1).standard_normal((5, m.shape[1])).astype(np.float32)])
+    for q in queries:
+        for k in (1, 10, len(m) + 5):
+            ids, scores = index.search(q, k)
+            assert ids.dtype == np.int64 and scores.dtype == np.float32
+            assert_matches(ids, scores, *reference(m, q, metric, k))
+    # The duplicate of row 3 ties with it, and goes after it by id.
+    if metric != "dot":
+        ids, _ = index.search(m[3], 2)
+        assert list(ids) == [3, 11]
+    # A batch gives exactly what single searches give.
+    batch = index.search_batch(queries, 10)
+    for q, (ids, scores) in zip(queries, batch, strict=True):
+        one = index.search(q, 10)
+        assert list(ids) == list(one[0]) and list(scores) == list(one[1])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_zero_vectors_under_cosine(backend: str) -> None:
+    index = make(backend, 2)
+    index.add([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
+    ids, scores = index.search([0.0, 0.0], 3)
+    assert list(ids) == [0, 1, 2] and list(scores) == [0.0, 0.0, 0.0]
+    ids, scores = index.search([3.0, 0.0], 3)
+    assert list(ids) == [1, 0, 2] and list(scores) == [1.0, 0.0, 0.0]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    dim=st.integers(1, 40),
+    k=st.integers(1, 50),
+    metric=st.sampled_from(METRICS),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_backends_agree_with_the_reference(n: int, dim: int, k: int, metric: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    m = rng.standard_normal((n, dim)).astype(np.float32)
+    q = rng.standard_normal(dim).astype(np.float32)
+    for backend in BACKENDS:
+        index = make(backend, dim, metric)
+        index.add(m)
+        assert_matches(*index.search(q, k), *reference(m, q, metric, k))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", ["f16", "i8"])
+@pytest.mark.parametrize("metric", METRICS)
+def test_compact_storage_stays_close(backend: str, dtype: str, metric: str) -> None:
+    m = data(200, 32)
+    index = make(backend, 32, metric, dtype)
+    index.add(m)
+    for q in m[:5]:
+        _, ref_scores = reference(m, q, metric, 5)
+        _, scores = index.search(q, 5)
+        scale = {"cosine": 1.0, "dot": float(q @ q), "l2": float(np.linalg.norm(q))}[metric]
+        tol = (0.002 if dtype == "f16" else 0.02) * scale
+        assert abs(float(scores[0]) - ref_scores[0]) <= tol
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f16", "i8"])
+@pytest.mark.parametrize("metric", METRICS)
+def test_files_load_on_every_backend(tmp_path: Path, dtype: str, metric: str) -> None:
+    m = data(120, 16)
+    q = m[5] + 0.25
+    results = {}
+    for saver in BACKENDS:
+        index = make(saver, 16, metric, dtype)
+        index.add(m[:60])
+        index.add(m[60:], ids=np.arange(1000, 1060))
+        path = tmp_path / f"{saver}.idx"
+        index.save(path)
+        results[saver] = [list(x) for x in index.search(q, 7)]
+        for loader in BACKENDS:
+            back = VectorIndex.load(path, backend=loader)
+            assert (back.dim, back.metric, back.dtype, len(back)) == (16, metric, dtype, 120)
+            ids, scores = back.search(q, 7)
+            assert list(ids) == results[saver][0]
+            np.testing.assert_allclose(scores, results[saver][1], rtol=1e-6, atol=1e-6)
+            # New ids continue after the largest loaded one.
+            back.add(m[:1])
+            assert max(back.search(m[0], len(back))[0]) == 1060
+    if len(BACKENDS) == 2:
+        # Both backends store the same rows: f32 bit for bit up to normalization rounding.
+        assert results["wasm"][0] == results["python"][0]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_refusals_are_typed_and_add_nothing(backend: str) -> None:
+    index = make(backend, 3, "l2", "f16")
+    with pytest.raises(AccelArgumentError, match="dimension 2, the index has 3"):
+        index.add([[1.0, 2.0]])
+    with pytest.raises(AccelArgumentError, match=r"vector 1 has a non-finite value \(NaN\) at position 2"):
+        index.add(np.array([[1, 2, 3], [1, 2, np.nan]], dtype=np.float32))
+    with pytest.raises(AccelArgumentError, match="beyond the range of f16"):
+        index.add([[1.0, 2.0, 3.0], [1.0, 70000.0, 1.0]])
+    with pytest.raises(AccelArgumentError, match="2 vectors but 1 ids"):
+        index.add([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]], ids=[5])
+    with pytest.raises(AccelArgumentError, match="ids must be from 0"):
+        index.add([[1.0, 2.0, 3.0]], ids=[-1])
+    with pytest.raises(AccelArgumentError, match="must hold numbers"):
+        index.add([[1.0, "x", 3.0]])
+    assert len(index) == 0
+    index.add([[1.0, 2.0, 3.0]])
+    with pytest.raises(AccelArgumentError, match="dimension 4"):
+        index.search([1.0, 2.0, 3.0, 4.0], 1)
+    with pytest.raises(AccelArgumentError, match="non-finite value \\(inf\\)"):
+        index.search([1.0, float("inf"), 3.0], 1)
+    for k in (0, -1, True, 1.5):
+        with pytest.raises(AccelArgumentError, match="k must be"):
+            index.search([1.0, 2.0, 3.0], k)  # type: ignore[arg-type]
+    with pytest.raises(AccelArgumentError, match="one query"):
+        index.search([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]], 1)
+    for bad in ({"dim": 0}, {"dim": 70000}, {"dim": 3, "metric": "manhattan"}, {"dim": 3, "dtype": "f64"}):
+        with pytest.raises(AccelArgumentError):
+            VectorIndex(backend=backend, **bad)  # type: ignore[arg-type]
+    assert issubclass(AccelArgumentError, AccelError) and issubclass(VectorError, AccelError)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_damaged_files_are_refused(tmp_path: Path, backend: str) -> None:
+    index = make(backend, 4, "dot")
+    index.add(data(12, 4))  # records of 24 bytes
+    path = tmp_path / "ok.idx"
+    index.save(path)
+    raw = path.read_bytes()
+    cases = {
+        "bad magic": b"X" + raw[1:],
+        "holds 11.5": raw[:-12],
+        "holds 13": raw + raw[24 : 24 + 24],
+        "unknown metric": raw[:12] + b"\x09" + raw[13:],
+        "not finite": raw[:32] + np.float32(np.nan).tobytes() + raw[36:],
+    }
+    for match, damaged in cases.items():
+        bad = tmp_path / "bad.idx"
+        bad.write_bytes(damaged)
+        with pytest.raises(VectorError, match=match):
+            VectorIndex.load(bad, backend=backend)
+    with pytest.raises(FileNotFoundError):
+        VectorIndex.load(tmp_path / "missing.idx", backend=backend)
+    # A failed save leaves nothing half-written.
+    with pytest.raises(OSError):
+        index.save(tmp_path / "no-such-dir" / "x.idx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.idx", "ok.idx"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_inputs_from_files_and_lists_without_numpy(tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    m = data(50, 8)
+    raw = tmp_path / "vectors.f32"
+    raw.write_bytes(m.astype("<f4").tobytes())
+    from_file = make(backend, 8, "dot")
+    assert from_file.add(raw) == 50
+    expected = from_file.search(m[2], 4)
+    (tmp_path / "ragged.f32").write_bytes(b"\0" * 12)
+    with pytest.raises(AccelArgumentError, match="not whole vectors"):
+        from_file.add(tmp_path / "ragged.f32")
+    monkeypatch.setitem(sys.modules, "numpy", None)  # numpy is now not importable
+    index = make(backend, 8, "dot")
+    index.add(m.tolist())
+    ids, scores = index.search(m[2].tolist(), 4)
+    assert isinstance(ids, list) and isinstance(scores, list) and isinstance(scores[0], float)
+    assert ids == list(expected[0]) and scores == [float(s) for s in expected[1]]
+    with pytest.raises(AccelArgumentError, match="non-finite"):
+        index.add([[float("nan")] * 8])
+    batch = index.search_batch(m[:3].tolist(), 2)
+    assert [b[0] for b in batch] == [index.search(v, 2)[0] for v in m[:3].tolist()]
+    sim = similarity(m[:2].tolist(), m[:3].tolist(), "dot", backend=backend)
+    assert isinstance(sim, list) and len(sim) == 2 and len(sim[0]) == 3
+
+
+@pytest.mark.skipif("wasm" not in BACKENDS, reason="the component is not built")
+def test_large_batches_cross_through_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    m = data(100, 16)
+    index = make("wasm", 16, "l2")
+    index.add(m)
+    by_hex = index.search_batch(m[:9], 5)
+    monkeypatch.setattr(bindings, "HEX_LIMIT", 0)
+    by_file = index.search_batch(m[:9], 5)
+    for a, b in zip(by_hex, by_file, strict=True):
+        assert list(a[0]) == list(b[0]) and list(a[1]) == list(b[1])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("metric", METRICS)
+def test_similarity_is_every_pair(backend: str, metric: str) -> None:
+    a, b = data(7, 12, seed=2), data(9, 12, seed=3)
+    got = similarity(a, b, metric, backend=backend)
+    assert got.shape == (7, 9) and got.dtype == np.float32
+    want = np.array([[reference(b, q, metric, 9)[1][np.argsort(reference(b, q, metric, 9)[0])][j] for j in range(9)] for q in a])
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(AccelArgumentError, match="dimension"):
+        similarity(a, data(3, 5), metric, backend=backend)
+
+
+@pytest.mark.skipif("wasm" not in BACKENDS, reason="the component is not built")
+def test_memory_limit_is_a_limit_error_and_the_index_stays_usable() -> None:
+    from oms_accel import LimitError, Limits
+
+    index = VectorIndex(256, "l2", backend="wasm", threads=1, limits=Limits(memory_bytes=32 << 20))
+    small = data(100, 256)
+    index.add(small)
+    with pytest.raises(LimitError, match="out of memory"):
+        index.add(np.ones((40_000, 256), dtype=np.float32))  # 40 MB, over the shard's 32 MiB
+    # Refused before anything was added: the shard still answers, unchanged.
+    ids, _ = index.search(small[5], 1)
+    assert len(index) == 100 and list(ids) == [5]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_threads_search_while_others_add(backend: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    m = data(400, 16)
+    index = make(backend, 16, "l2")
+    index.add(m[:200])
+
+    def search(i: int) -> int:
+        ids, _ = index.search(m[i], 1)
+        return int(ids[0])
+
+    with ThreadPoolExecutor(4) as pool:
+        adding = pool.submit(lambda: [index.add(m[200 + 20 * j : 220 + 20 * j]) for j in range(10)])
+        found = list(pool.map(search, range(200)))
+        adding.result()
+    # An exact match is its own nearest (row 11 duplicates row 3: the tie goes to 3).
+    assert found == [3 if i == 11 else i for i in range(200)]
+    assert len(index) == 400 and [search(i) for i in (250, 399)] == [250, 399]
