@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -78,10 +79,22 @@ def require_file(path: PathLike) -> str:
 
 @contextlib.contextmanager
 def atomic_output(path: PathLike) -> Iterator[BinaryIO]:
-    """A file to write `path` through: created beside it, renamed over it on
-    success, removed on any failure."""
-    target = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(target))
+    """A file to write `path` through, so that a failure leaves nothing half
+    written. A regular file (or a new one) is written beside it and renamed
+    over it on success, removed on any failure. A symlink's target is what
+    gets replaced, never the link. A device or FIFO (``/dev/null``,
+    ``/dev/stdout``, a named pipe) is written through in place: it cannot
+    be replaced, and renaming over it would turn it into a regular file."""
+    target = os.path.realpath(os.fspath(path))
+    with contextlib.suppress(FileNotFoundError):
+        mode = os.stat(target).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(21, "Is a directory", os.fspath(path))
+        if not stat.S_ISREG(mode):
+            with open(target, "wb") as f:
+                yield f
+            return
+    directory = os.path.dirname(target)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as f:

@@ -34,6 +34,10 @@ def _probe(name: BackendName) -> str | None:
     return _wasm.unavailable_reason()
 
 
+# A forked child probes again: what loads can differ there (see _wasm.runtime).
+os.register_at_fork(after_in_child=_probe.cache_clear)
+
+
 def backend_report() -> dict[str, str | None]:
     """Each backend's name mapped to None when it loads, else to why it does not."""
     return {name: _probe(name) for name in BACKENDS}

@@ -85,3 +85,22 @@ def test_asking_for_a_missing_gpu_is_a_typed_error(monkeypatch: pytest.MonkeyPat
     index.add(data(5, 4))
     index.search_batch(data(2, 4), 2)
     assert index.last_batch_device == "cpu"
+
+
+def test_the_probe_prints_no_driver_noise() -> None:
+    """Vulkan drivers print "XDG_RUNTIME_DIR is invalid" on a machine
+    without a display; it is noise, kept off the caller's standard error."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from oms_accel import VectorIndex, gpu_adapter\n"
+        "assert gpu_adapter() is not None\n"
+        "i = VectorIndex(8, gpu=True); i.add(np.ones((50, 8), dtype=np.float32))\n"
+        "i.search_batch(np.ones((2, 8), dtype=np.float32), 3); assert i.last_batch_device == 'gpu'\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "XDG_RUNTIME_DIR"}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert p.returncode == 0, p.stderr
+    assert "XDG_RUNTIME_DIR" not in p.stderr, p.stderr

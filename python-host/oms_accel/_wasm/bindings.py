@@ -142,6 +142,7 @@ def _write_all(files: Sequence[tuple[str, Buffer]]) -> None:
 @contextlib.contextmanager
 def _scratch(inst: rt.Instance, *names: str) -> Iterator[list[str]]:
     """Host paths of scratch files for one call, removed when it ends."""
+    rt.mark_file_io()
     paths = [inst.scratch_path(n) for n in names]
     try:
         yield paths

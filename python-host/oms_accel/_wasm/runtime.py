@@ -94,11 +94,28 @@ _runtime_error: str | None = None
 _runtime_lock = threading.Lock()
 #: Bumped in a forked child: instances of an earlier generation are dead there.
 _generation = 0
+#: Whether this process has had the component do WASI file I/O.
+_file_io_started = False
+FORK_AFTER_FILE_IO = (
+    "this process was forked after its parent had the component read or write files, and the runtime that serves "
+    "those WASI calls (tokio, inside wasmtime-py's library) does not survive fork(): start workers with the spawn or "
+    "forkserver method, or fork before the first call"
+)
+
+
+def mark_file_io() -> None:
+    """Called before the component is given files to read or write."""
+    global _file_io_started
+    _file_io_started = True
 
 
 def _after_fork_in_child() -> None:
+    # The engine, stores and ticker thread of the parent are unusable here. A
+    # new runtime works, except for WASI file I/O once the parent has used it:
+    # then the component is unavailable in this child, with the reason.
     global _runtime, _runtime_error, _runtime_lock, _generation
-    _runtime, _runtime_error, _runtime_lock = None, None, threading.Lock()
+    _runtime, _runtime_lock = None, threading.Lock()
+    _runtime_error = FORK_AFTER_FILE_IO if _file_io_started else None
     _generation += 1
 
 
@@ -122,7 +139,7 @@ def get_runtime() -> Runtime:
     with _runtime_lock:
         if _runtime is None:
             if _runtime_error is not None:
-                raise AccelError(_runtime_error)
+                raise AccelError(_runtime_error, "unavailable")
             try:
                 _runtime = Runtime(component_path())
             except AccelError as e:
@@ -351,6 +368,7 @@ def _prune_cache(directory: Path, keep: Path) -> None:
 def file_instance(limits: Limits, paths: Sequence[str]) -> Iterator[tuple[Instance, list[str]]]:
     """A one-off instance that can read `paths` (through read-only preopens of
     their directories); yields it with the guest paths of `paths`."""
+    mark_file_io()
     dirs: list[str] = []
     guest: list[str] = []
     for p in paths:

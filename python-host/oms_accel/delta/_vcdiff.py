@@ -9,6 +9,7 @@ not its speed.
 
 from __future__ import annotations
 
+import mmap
 import time
 import zlib
 from collections.abc import Callable
@@ -27,6 +28,8 @@ NEAR, SAME = 4, 3
 MODES = 2 + NEAR + SAME
 
 Progress = Callable[[int, int], None]
+#: Input whose slices are bytes.
+Sliceable = bytes | mmap.mmap
 
 
 def _error(code: str, message: str) -> DeltaError:
@@ -50,6 +53,11 @@ def _build_table() -> list[tuple[tuple[int, int, int], tuple[int, int, int]]]:
 
 
 TABLE = _build_table()
+#: The table read backwards, so that the encoder's opcodes come from the
+#: table itself: a lone instruction (size 0: the size follows as a varint)...
+_SINGLE = {first: op for op, (first, second) in enumerate(TABLE) if second[0] == NOOP}
+#: ... and a pair of instructions in one opcode.
+_PAIR = {(first, second): op for op, (first, second) in enumerate(TABLE) if second[0] != NOOP}
 
 
 # --- integers -----------------------------------------------------------------
@@ -299,6 +307,7 @@ def _run_window(seg: bytes, data: bytes, inst: _Reader, addrs: _Reader, tgt_len:
 # --- encoding ------------------------------------------------------------------------
 
 BLOCK = 16  # bytes per index entry, and the stride of the index
+MAX_COMPARE = 1 << 16
 
 
 def encode(
@@ -310,35 +319,48 @@ def encode(
 ) -> bytes:
     """Encodes `new` against `old`: an index of `old`'s aligned 16-byte blocks,
     a guess that an edit kept its length, and forward/backward extension."""
-    old, new = bytes(old), bytes(new)
+    src, tgt = _sliceable(old), _sliceable(new)
     index: dict[bytes, int] = {}
-    for i in range(0, len(old) - BLOCK + 1, BLOCK):
-        index.setdefault(old[i : i + BLOCK], i)
+    for i in range(0, len(src) - BLOCK + 1, BLOCK):
+        index.setdefault(src[i : i + BLOCK], i)
     out = bytearray(MAGIC + b"\x00" + bytes((VCD_APPHEADER,)))
-    app = LENGTH_APPHEADER + str(len(new)).encode()
+    app = LENGTH_APPHEADER + str(len(tgt)).encode()
     _varint(out, len(app))
     out += app
-    for t0 in range(0, max(len(new), 1), WINDOW_SIZE):
+    for t0 in range(0, max(len(tgt), 1), WINDOW_SIZE):
         if deadline is not None and time.monotonic() > deadline:
             raise LimitError("the call ran past its time limit", "limit-exceeded")
-        window = new[t0 : t0 + WINDOW_SIZE]
-        ops = _find_ops(old, index, window)
-        _write_window(out, old, window, ops, checksum)
+        window = tgt[t0 : t0 + WINDOW_SIZE]
+        ops = _find_ops(src, index, window)
+        _write_window(out, src, window, ops, checksum)
         if progress:
-            progress(t0 + len(window), len(new))
+            progress(t0 + len(window), len(tgt))
     return bytes(out)
 
 
-def _match_len(a: bytes, ai: int, b: bytes, bi: int) -> int:
+def _sliceable(data: bytes | memoryview | mmap.mmap) -> Sliceable:
+    """`data` as something whose slices are bytes (dictionary keys, fast
+    comparisons), without a copy where it can: bytes and a memory map (also
+    a whole view of one, as `DeltaEncoder.encode_file` passes) slice to
+    bytes themselves; anything else is copied once."""
+    if isinstance(data, memoryview) and isinstance(data.obj, bytes | mmap.mmap) and data.nbytes == len(data.obj):
+        return data.obj
+    if isinstance(data, bytes | mmap.mmap):
+        return data
+    return bytes(data)
+
+
+def _match_len(a: Sliceable, ai: int, b: Sliceable, bi: int) -> int:
     """Length of the common prefix of a[ai:] and b[bi:]: compared in doubling
-    then halving chunks, so long matches cost few slice comparisons."""
+    then halving chunks, so long matches cost few slice comparisons. Chunks
+    stop doubling at MAX_COMPARE: each is a copy, and a match can be megabytes."""
     limit = min(len(a) - ai, len(b) - bi)
     n, step = 0, 64
     while n < limit:
         step = min(step, limit - n)
         if a[ai + n : ai + n + step] == b[bi + n : bi + n + step]:
             n += step
-            step *= 2
+            step = min(step * 2, MAX_COMPARE)
         elif step == 1:
             break
         else:
@@ -346,7 +368,7 @@ def _match_len(a: bytes, ai: int, b: bytes, bi: int) -> int:
     return n
 
 
-def _find_ops(old: bytes, index: dict[bytes, int], tgt: bytes) -> list[tuple[int, int, int]]:
+def _find_ops(old: Sliceable, index: dict[bytes, int], tgt: bytes) -> list[tuple[int, int, int]]:
     """Ops as (kind, position, length): ADD from the target, COPY from the
     source (kind COPY) or from earlier in the target (kind RUN, reused here as
     'target copy')."""
@@ -381,7 +403,7 @@ def _find_ops(old: bytes, index: dict[bytes, int], tgt: bytes) -> list[tuple[int
     return ops
 
 
-def _write_window(out: bytearray, old: bytes, tgt: bytes, ops: list[tuple[int, int, int]], checksum: bool) -> None:
+def _write_window(out: bytearray, old: Sliceable, tgt: bytes, ops: list[tuple[int, int, int]], checksum: bool) -> None:
     copies = [(p, p + n) for kind, p, n in ops if kind == COPY]
     lo = min((a for a, _ in copies), default=0)
     seg_len = max((b for _, b in copies), default=0) - lo
@@ -398,8 +420,9 @@ def _write_window(out: bytearray, old: bytes, tgt: bytes, ops: list[tuple[int, i
                 cpos, cn = ops[i + 1][1], ops[i + 1][2]
                 mode = cache.encode(cpos - lo, here, addrs)
                 here += cn
-                if 1 <= n <= 4 and (4 <= cn <= 6 if mode < 6 else cn == 4):
-                    inst.append(163 + mode * 12 + (n - 1) * 3 + (cn - 4) if mode < 6 else 235 + (mode - 6) * 4 + (n - 1))
+                pair = _PAIR.get(((ADD, n, 0), (COPY, cn, mode)))
+                if pair is not None:
+                    inst.append(pair)
                 else:
                     _push(inst, ADD, n, 0)
                     _push(inst, COPY, cn, mode)
@@ -427,14 +450,10 @@ def _write_window(out: bytearray, old: bytes, tgt: bytes, ops: list[tuple[int, i
 
 
 def _push(inst: bytearray, kind: int, size: int, mode: int) -> None:
-    if kind == ADD:
-        if 1 <= size <= 17:
-            inst.append(1 + size)
-            return
-        inst.append(1)
-    elif 4 <= size <= 18:
-        inst.append(19 + 16 * mode + size - 3)
+    """One instruction: its size in the opcode where the table has one, else after it."""
+    op = _SINGLE.get((kind, size, mode))
+    if op is not None and size:
+        inst.append(op)
         return
-    else:
-        inst.append(19 + 16 * mode)
+    inst.append(_SINGLE[(kind, 0, mode)])
     _varint(inst, size)

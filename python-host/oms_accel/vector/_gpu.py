@@ -10,7 +10,13 @@ enough work to pay for the transfers. ``VectorIndex(gpu=True)`` forces it
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from . import _format as fmt
@@ -18,6 +24,32 @@ from . import _format as fmt
 #: Multiply-adds (queries x rows x dimension) below which the CPU answers
 #: sooner than a round trip to the device.
 MIN_WORK = 1 << 30
+
+
+#: What Vulkan drivers print on standard error while wgpu enumerates them,
+#: on every machine without a display (libwayland, through Mesa's WSI):
+#: noise, not an error of ours.
+_NOISE = ("XDG_RUNTIME_DIR is invalid or not set",)
+_quiet_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _without_driver_noise() -> Iterator[None]:
+    """Runs the block with file descriptor 2 captured, then passes on what
+    the drivers printed there except the known noise."""
+    with _quiet_lock, tempfile.TemporaryFile() as captured:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode("utf-8", "replace").splitlines(keepends=True):
+                if not any(n in line for n in _NOISE):
+                    sys.stderr.write(line)
 
 
 @functools.cache
@@ -28,7 +60,10 @@ def adapter() -> tuple[str, str, str] | None:
     except ImportError:
         return None
     probe = getattr(_native, "gpu_adapter", None)
-    return probe() if probe is not None else None
+    if probe is None:
+        return None
+    with _without_driver_noise():
+        return probe()  # type: ignore[no-any-return]
 
 
 def unavailable_reason() -> str | None:
@@ -78,7 +113,8 @@ class Matrix:
             rows *= table["scale"][:, None]
         self.ids = table["id"].astype(np.int64)
         self.metric = metric
-        self.gpu = _native.GpuMatrix(np.ascontiguousarray(rows).data.cast("B"), dim, metric == "l2")
+        with _without_driver_noise():
+            self.gpu = _native.GpuMatrix(np.ascontiguousarray(rows).data.cast("B"), dim, metric == "l2")
 
     def search(self, queries: Any, k: int) -> list[tuple[Any, Any]]:
         """`queries`: an (n, dim) float32 array, as given (normalized here for cosine)."""

@@ -1,0 +1,75 @@
+"""The parse limits hold the same on every backend and for every operation:
+depth counted in containers, size in bytes of UTF-8 (`Limits.max_input_bytes`,
+not the decode cap `max_output_bytes`)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import oms_accel.json
+from oms_accel import JsonError, JsonProcessor, LimitError, Limits, backends
+
+BACKENDS = backends.loaded(oms_accel.json.SUPPORTED_BACKENDS)
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_depth_is_counted_the_same_on_every_backend(backend: str) -> None:
+    proc = JsonProcessor(backend)
+    assert proc.parse_large_document(nested(512)).kind() == "array"
+    for depth in (513, 600, 900):  # python once took these, up to its recursion limit
+        with pytest.raises(LimitError):
+            proc.parse_large_document(nested(depth))
+    shallow = JsonProcessor(backend, max_depth=3)
+    assert shallow.parse_large_document('{"a": [[1]]}').get("/a/0/0") == 1
+    with pytest.raises(LimitError):
+        shallow.parse_large_document('{"a": [[[1]]]}')
+    deep = JsonProcessor(backend, max_depth=700)
+    assert deep.parse_large_document(nested(700)).length() == 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_size_is_counted_in_bytes(backend: str) -> None:
+    text = json.dumps("é" * 60, ensure_ascii=False)  # 62 characters, 122 bytes
+    proc = JsonProcessor(backend, limits=Limits(max_input_bytes=100))
+    with pytest.raises(LimitError):
+        proc.parse_large_document(text)
+    assert JsonProcessor(backend, limits=Limits(max_input_bytes=122)).parse_large_document(text).length() == 60
+    # The decode cap is another limit: it does not bound JSON input.
+    assert JsonProcessor(backend, limits=Limits(max_output_bytes=10)).parse_large_document(text).length() == 60
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_operation_keeps_the_limits(backend: str) -> None:
+    proc = JsonProcessor(backend, max_depth=4, limits=Limits(max_input_bytes=200))
+    deep, ok, big = nested(5), "[1]", json.dumps(["x" * 300])
+    for call in (
+        lambda: proc.diff(deep, ok),
+        lambda: proc.diff(ok, big),
+        lambda: proc.apply_patch(deep, "[]"),
+        lambda: proc.apply_patch(ok, big),
+        lambda: proc.merge_patch(deep, "{}"),
+        lambda: proc.merge_patch(ok, big),
+        lambda: proc.canonicalize(deep),
+        lambda: proc.canonicalize(big),
+    ):
+        with pytest.raises(LimitError):
+            call()
+    assert proc.canonicalize(nested(4)) == nested(4)
+    assert proc.diff(ok, "[2]") == [{"op": "replace", "path": "/0", "value": 2}]
+
+
+def test_syntax_errors_carry_the_same_code_and_position_on_every_backend() -> None:
+    text = '{"a": 1,\n "é": [1, 2,]}'
+    seen = set()
+    for backend in BACKENDS:
+        with pytest.raises(JsonError) as e:
+            JsonProcessor(backend).parse_large_document(text)
+        seen.add((e.value.code, e.value.line, e.value.column))
+        assert e.value.offset is not None and text.encode()[e.value.offset : e.value.offset + 1] == b"]"
+    assert seen == {("syntax", 2, 13)}
