@@ -1,6 +1,7 @@
 # oms-accel: `make run` and `make test` do every set-up step themselves on a
 # fresh Debian/Ubuntu machine (system packages, the wasm target, a .venv, the
-# build), then run the tour or every test.
+# build), then run the tour or every test. `make help` lists every target
+# from the `## ` comment on its line.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -9,6 +10,7 @@ SHELL := /bin/bash
 VENV      ?= .venv
 PY        := $(VENV)/bin/python
 PIP       := $(VENV)/bin/pip
+DIST      := dist
 WASM_OUT  := target/wasm32-wasip2/release/oms_accel_guest.wasm
 WASM_PKG  := python-host/oms_accel/oms_accel.wasm
 # mesa-vulkan-drivers: lavapipe, a Vulkan device on the CPU, for the GPU tests.
@@ -16,18 +18,14 @@ APT_PKGS  := xdelta3 zstd libclang-dev python3-venv mesa-vulkan-drivers
 # PyO3 builds against the venv's interpreter, whatever python3 is on PATH.
 export PYO3_PYTHON := $(abspath $(PY))
 
-.PHONY: help setup system-deps rust-target venv build run test lint fmt bench cargo-test pytest clean
+.PHONY: help setup system-deps rust-target venv build run test lint fmt bench cargo-test pytest wheel test-wheel clean
 
-help:
-	@echo "make run    set up, then a short tour: a generated document history encoded and decoded"
-	@echo "make test   set up, then lint, cargo test and pytest on every backend"
-	@echo "make bench  the delta benchmark (each backend beside xdelta3), the JSON benchmark, cargo bench"
-	@echo "make lint   cargo fmt --check, clippy -D warnings, ruff, mypy"
+help: ## this list
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/\1\t\2/' | awk -F'\t' '{printf "make %-12s %s\n", $$1, $$2}'
 
-setup: system-deps rust-target venv build
+setup: system-deps rust-target venv build ## every set-up step (each runs only when needed)
 
-# Debian packages, installed only when missing (as root, else with sudo).
-system-deps:
+system-deps: ## the Debian packages, installed only when missing (as root, else with sudo)
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
@@ -37,7 +35,7 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-rust-target:
+rust-target: ## rustup's wasm32-wasip2 target
 	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 
 $(VENV)/.created:
@@ -45,7 +43,7 @@ $(VENV)/.created:
 	$(PIP) install -q --upgrade pip
 	touch $@
 
-venv: $(VENV)/.created
+venv: $(VENV)/.created ## the virtual environment
 
 # The component: built from guest/ (its .cargo/config.toml turns on simd128)
 # and copied into the package as data.
@@ -64,33 +62,47 @@ CONFORMANCE := tests/data/.fetched
 $(CONFORMANCE): tests/fetch_conformance.py python-host/requirements.lock $(VENV)/.created
 	$(PY) tests/fetch_conformance.py
 
-# The same component in node: jco (pinned in tests/jco/package-lock.json)
-# transpiles it to JS bindings in tests/jco/build, next to the node_modules
-# they import the WASI shims from. Built, never committed.
+# The same component in node: jco (pinned in tests/jco/package-lock.json,
+# which `npm ci` installs exactly and never rewrites) transpiles it to JS
+# bindings in tests/jco/build. Built, never committed.
 JCO_DIR := tests/jco
 JCO_JS  := $(JCO_DIR)/build/oms_accel.js
 $(JCO_DIR)/node_modules/.installed: $(JCO_DIR)/package.json $(JCO_DIR)/package-lock.json
-	@# (npm install, not npm ci: npm ci refuses this lock over optional
-	@# platform packages jco names but never published; install keeps it.)
-	cd $(JCO_DIR) && npm install --silent --no-audit --no-fund
+	cd $(JCO_DIR) && npm ci --silent --no-audit --no-fund
 	touch $@
 $(JCO_JS): $(WASM_PKG) $(JCO_DIR)/node_modules/.installed
 	$(JCO_DIR)/node_modules/.bin/jco transpile $(WASM_PKG) -o $(JCO_DIR)/build --name oms_accel --quiet
 
-build: $(WASM_PKG) $(VENV)/.installed $(CONFORMANCE) $(JCO_JS)
+build: $(WASM_PKG) $(VENV)/.installed $(CONFORMANCE) $(JCO_JS) ## the component, the package (editable), test data, the jco bindings
 
-run: setup
+run: setup ## set up, then a short tour: a document history encoded and decoded, embeddings searched
 	$(VENV)/bin/oms-accel tour
 
-test: setup lint cargo-test pytest
+test: setup lint cargo-test pytest test-wheel ## set up, then lint, cargo test, pytest on every backend, and the wheel's tests
 
-cargo-test:
+cargo-test: ## the guest's logic natively (unit, property and integration tests)
 	cargo test -p oms-accel-guest --release
 
-pytest:
+pytest: ## the Python suite, on every backend and host that loads
 	$(PY) -m pytest tests
 
-lint: setup
+# The wheel as users install it: into a fresh venv outside the checkout,
+# with the tests run against the installed package (not the source tree).
+WHEEL_TESTS := tests/delta tests/json/test_json.py tests/json/test_limits.py tests/vector/test_vectors.py tests/runtime tests/cli
+test-wheel: wheel ## install the wheel into a fresh venv outside the checkout and run the tests against it
+	@d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
+	python3 -m venv "$$d/venv"; \
+	"$$d/venv/bin/pip" install -q -c python-host/requirements.lock $(DIST)/oms_accel-*.whl numpy pytest hypothesis; \
+	"$$d/venv/bin/python" -c "import oms_accel, sys; assert '/site-packages/' in oms_accel.__file__, oms_accel.__file__; print('testing', oms_accel.__file__)"; \
+	"$$d/venv/bin/python" -m pytest -q -p no:cacheprovider $(WHEEL_TESTS)
+
+wheel: $(WASM_PKG) $(VENV)/.installed ## dist/: a wheel (component, native module, fallback) and an sdist
+	rm -rf $(DIST)
+	cd python-host && ../$(VENV)/bin/maturin build --release --quiet --out ../$(DIST)
+	cd python-host && ../$(VENV)/bin/maturin sdist --quiet --out ../$(DIST)
+	@ls -l $(DIST)
+
+lint: $(VENV)/.installed ## cargo fmt --check, clippy -D warnings (native and wasm32), ruff, mypy --strict, stubtest
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p oms-accel-native --features gpu --all-targets -- -D warnings
@@ -98,18 +110,19 @@ lint: setup
 	$(VENV)/bin/ruff check python-host tests benches
 	$(VENV)/bin/ruff format --check python-host tests benches
 	cd python-host && ../$(VENV)/bin/mypy
+	$(PY) -m mypy.stubtest oms_accel._native --mypy-config-file python-host/pyproject.toml
 
-fmt: venv
+fmt: venv ## format Rust and Python in place
 	cargo fmt --all
 	$(VENV)/bin/ruff format python-host tests benches
 	$(VENV)/bin/ruff check --fix python-host tests benches
 
-bench: setup
+bench: setup ## the delta, JSON and vector benchmarks beside their peers, and cargo bench
 	$(PY) benches/rust_vs_python.py
 	$(PY) benches/json_bench.py
 	$(PY) benches/vector_bench.py
-	cd guest && cargo bench --bench vcdiff
+	cd guest && cargo bench
 
-clean:
+clean: ## remove every build output
 	cargo clean
-	rm -rf $(VENV) $(WASM_PKG) python-host/oms_accel/_native*.so $(JCO_DIR)/build $(JCO_DIR)/node_modules
+	rm -rf $(VENV) $(DIST) $(WASM_PKG) python-host/oms_accel/_native*.so $(JCO_DIR)/build $(JCO_DIR)/node_modules

@@ -23,10 +23,11 @@ from typing import Any
 
 from _targets import Targets, best
 
-from oms_accel import JsonProcessor, available_backends
+import oms_accel.json
+from oms_accel import JsonProcessor, backends
 from oms_accel.samples import ONTOLOGY_SCHEMA, json_document
 
-BACKENDS = [b for b in ("wasm", "python") if b in available_backends()]
+BACKENDS = backends.loaded(oms_accel.json.SUPPORTED_BACKENDS)
 
 
 def bench_validation(repeat: int) -> dict[str, float]:
