@@ -99,7 +99,7 @@ test-wheel: wheel ## install the wheel into a fresh venv outside the checkout an
 wheel: $(WASM_PKG) $(VENV)/.installed ## dist/: a wheel (component, native module, fallback) and an sdist
 	rm -rf $(DIST)
 	cd python-host && ../$(VENV)/bin/maturin build --release --quiet --out ../$(DIST)
-	cd python-host && ../$(VENV)/bin/maturin sdist --quiet --out ../$(DIST)
+	cd python-host && ../$(VENV)/bin/maturin sdist --out ../$(DIST) 2>&1 | tail -1
 	@ls -l $(DIST)
 
 lint: $(VENV)/.installed ## cargo fmt --check, clippy -D warnings (native and wasm32), ruff, mypy --strict, stubtest
