@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import oms_accel.json
 from oms_accel import JsonError, JsonProcessor, LimitError, Limits, backends
@@ -73,3 +75,33 @@ def test_syntax_errors_carry_the_same_code_and_position_on_every_backend() -> No
         seen.add((e.value.code, e.value.line, e.value.column))
         assert e.value.offset is not None and text.encode()[e.value.offset : e.value.offset + 1] == b"]"
     assert seen == {("syntax", 2, 13)}
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+_tricky = st.text(alphabet='[]{}"\\ab\n\u00e9', max_size=6)
+_values = st.recursive(
+    st.none() | st.integers() | _tricky,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_tricky, inner, max_size=3),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_values)
+def test_the_python_depth_check_counts_what_a_walk_counts(value: object) -> None:
+    """The fallback counts nesting on the text (strings, escapes and all);
+    a walk of the value is the reference."""
+    from oms_accel.json._python import nesting_exceeds
+
+    text = json.dumps(value, ensure_ascii=False)
+    depth = _depth(value)
+    assert not nesting_exceeds(text, max(depth, 1))
+    if depth > 1:
+        assert nesting_exceeds(text, depth - 1)

@@ -65,10 +65,10 @@ class _Export:
 
 
 def _export(inst: rt.Instance, interface: str, name: str) -> _Export:
-    cache: dict[tuple[str, str], _Export] = inst.__dict__.setdefault("_exports", {})
-    e = cache.get((interface, name))
+    """The export, looked up once per instance."""
+    e: _Export | None = inst.lookups.get((interface, name))
     if e is None:
-        e = cache[(interface, name)] = _Export(inst, interface, name)
+        e = inst.lookups[(interface, name)] = _Export(inst, interface, name)
     return e
 
 

@@ -272,6 +272,8 @@ class Instance:
             self.close()
             raise AccelError(f"the component does not instantiate: {e}") from None
         self._funcs: dict[tuple[str, str], Any] = {}
+        #: What the bindings looked up in this instance, kept with it.
+        self.lookups: dict[Any, Any] = {}
 
     def _capture_stderr(self, data: bytes) -> None:
         # Keep the tail: a panic message or an allocation failure explains a trap.

@@ -43,8 +43,8 @@ def parse(text: str, max_size: int, max_depth: int) -> Any:
     except RecursionError:
         raise LimitError(f"the document nests deeper than {max_depth} levels", "limit-exceeded") from None
     # (Fewer brackets than the limit cannot nest past it: most texts stop here.)
-    if text.count("[") + text.count("{") > max_depth:
-        check_depth(value, max_depth)
+    if text.count("[") + text.count("{") > max_depth and nesting_exceeds(text, max_depth):
+        raise LimitError(f"the document nests deeper than {max_depth} levels", "limit-exceeded")
     if _SURROGATE_ESCAPE.search(text) is not None:
         _refuse_lone_surrogate(text)
     return value
@@ -57,16 +57,33 @@ def check_size(text: str, max_size: int) -> None:
         raise LimitError(f"the document is over the limit of {max_size} bytes", "limit-exceeded")
 
 
-def check_depth(value: Any, max_depth: int) -> None:
-    """Refuses a value nested deeper than `max_depth` containers, without recursion."""
-    stack = [(value, 1)] if isinstance(value, dict | list) else []
-    while stack:
-        v, depth = stack.pop()
-        if depth > max_depth:
-            raise LimitError(f"the document nests deeper than {max_depth} levels", "limit-exceeded")
-        for item in v.values() if isinstance(v, dict) else v:
-            if isinstance(item, dict | list):
-                stack.append((item, depth + 1))
+#: Every byte but the brackets and the quote, for `bytes.translate` to delete.
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
+#: Brackets as parentheses.
+_AS_PARENS = bytes.maketrans(b"[]{}", b"()()")
+
+
+def nesting_exceeds(text: str, max_depth: int) -> bool:
+    """Whether valid JSON `text` nests deeper than `max_depth` containers.
+
+    In C-speed string operations, not a walk of the parsed value (which cost
+    the fallback's `get` 0.6x its speed): escaped backslashes and quotes go,
+    then everything but brackets and quotes; the brackets between quote
+    pairs (inside strings) go; what is left is the tree of containers as
+    parentheses, and each pass of removing "()" strips one level of it."""
+    b = text.encode("utf-8", "surrogatepass")
+    for escape in (b"\\\\", b'\\"'):  # (a search is cheaper than a copy; most texts have neither)
+        if escape in b:
+            b = b.replace(escape, b"")
+    # Adjacent quotes enclose no bracket outside strings, whichever pair they
+    # are: removing them first leaves few strings to split out.
+    structure = b.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    parens = b"".join(structure.split(b'"')[::2]).translate(_AS_PARENS)
+    for _ in range(max_depth):
+        if not parens:
+            return False
+        parens = parens.replace(b"()", b"")
+    return bool(parens)
 
 
 def _byte_offset(text: str, pos: int) -> int:

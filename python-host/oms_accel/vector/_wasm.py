@@ -8,6 +8,7 @@ the index's size once, and one query is as parallel as a batch.
 
 from __future__ import annotations
 
+import functools
 import struct
 import threading
 from collections.abc import Callable, Sequence
@@ -73,7 +74,7 @@ class Index:
     def _each(self, fn: Callable[[_Shard], T], shards: Sequence[_Shard]) -> list[T]:
         if not self._shards:
             raise AccelError("this index was closed", "unavailable")
-        return self._each_call([lambda s=s: fn(s) for s in shards])  # type: ignore[misc]
+        return self._each_call([functools.partial(fn, s) for s in shards])
 
     def add(self, vectors: Buffer, ids: list[int]) -> None:
         """Adds the rows under `ids`, each shard taking a part so that they
