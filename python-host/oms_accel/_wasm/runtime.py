@@ -315,7 +315,7 @@ class Instance:
             try:
                 return func(self.store, *args)
             except (self._wasmtime.WasmtimeError, self._wasmtime.Trap) as e:
-                exc = self._trap_error(str(e), capability)
+                exc = self._trap_error(e, capability)
                 self.close()  # a trapped instance is unusable: free its memory and scratch now
                 raise exc from None
 
@@ -325,10 +325,15 @@ class Instance:
             if not self.dead and self.generation == _generation:
                 handle.drop(self.store)
 
-    def _trap_error(self, message: str, capability: type[AccelError]) -> AccelError:
+    def _trap_error(self, e: Exception, capability: type[AccelError]) -> AccelError:
+        message = str(e)
         stderr = self._stderr.decode("utf-8", "replace")
-        if "interrupt" in message:
+        # A core Trap says its code; a component call's trap reaches wasmtime-py
+        # as a WasmtimeError whose text is all it says ("wasm trap: interrupt").
+        code = getattr(e, "trap_code", None)
+        if code == self._wasmtime.TrapCode.INTERRUPT or (code is None and "interrupt" in message):
             return LimitError(f"the call ran past its time limit of {self.limits.timeout_s:g} s", "limit-exceeded")
+        # The guest's allocator reports running out of memory on stderr before it aborts.
         if "memory allocation" in stderr or "out of memory" in message:
             mib = self.limits.memory_bytes >> 20
             return LimitError(f"the component ran out of memory (limit {mib} MiB)", "limit-exceeded")
