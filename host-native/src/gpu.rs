@@ -74,7 +74,7 @@ struct Gpu {
 }
 
 fn gpu_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
-    errors::raise(py, "BackendUnavailableError", message, "unsupported")
+    errors::raise(py, "BackendUnavailableError", message, "unavailable")
 }
 
 /// The adapter wgpu picks (high performance first), without a device.

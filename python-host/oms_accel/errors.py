@@ -21,6 +21,8 @@ code                   meaning                                             raise
 ``patch-failed``       a JSON Patch operation that does not apply          `PatchError`
 ``trap``               the component trapped (a bug in it; reported)      the capability's error
 ``unavailable``        a backend, module or feature that does not load     `BackendUnavailableError`
+``internal``           a C library of the native module failed in a way    the capability's error
+                       no input should cause (reported, never expected)
 =====================  ==================================================  ==========================
 
 (The capability's error: `DeltaError` for deltas, `CompressionError` for
@@ -86,6 +88,9 @@ class LimitError(AccelError):
 
 class BackendUnavailableError(AccelError):
     """The requested backend does not load here, or lacks the operation."""
+
+    def __init__(self, message: str, code: str | None = "unavailable") -> None:
+        super().__init__(message, code)
 
 
 class AccelArgumentError(AccelError, ValueError):

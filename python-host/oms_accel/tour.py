@@ -10,7 +10,7 @@ import sys
 import time
 from typing import TextIO
 
-from . import __version__, available_backends, backend_report
+from . import __version__, backend_report, backends
 from .delta import SUPPORTED_BACKENDS, DeltaEncoder
 from .samples import history
 from .vector import SUPPORTED_BACKENDS as VECTOR_BACKENDS
@@ -28,7 +28,7 @@ def run(size: int = 4 << 20, versions: int = 5, out: TextIO = sys.stdout) -> int
     docs = history(size, versions)
     print(f"\nA history of {versions} versions of a {size / 2**20:.1f} MiB JSON document (0.5% edited per version).", file=out)
     print(f"{'backend':<8} {'versions':>8} {'raw MiB':>8} {'delta KiB':>10} {'ratio':>7} {'enc MB/s':>9} {'dec MB/s':>9}", file=out)
-    for backend in (b for b in available_backends() if b in SUPPORTED_BACKENDS):
+    for backend in backends.loaded(SUPPORTED_BACKENDS):
         enc = DeltaEncoder(backend)
         raw = delta_total = 0
         t_enc = t_dec = 0.0
@@ -62,7 +62,7 @@ def _vectors(out: TextIO, n: int = 20_000, dim: int = 128, queries: int = 8) -> 
     print(f"\n{n} embeddings of {dim} dimensions, top-10 cosine for {queries} queries.", file=out)
     print(f"{'backend':<8} {'add s':>8} {'ms/query':>9}", file=out)
     answers = {}
-    for backend in (b for b in available_backends() if b in VECTOR_BACKENDS):
+    for backend in backends.loaded(VECTOR_BACKENDS):
         t0 = time.perf_counter()
         index = VectorIndex(dim, "cosine", backend=backend)
         index.add(rows[:n])

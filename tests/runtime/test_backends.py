@@ -92,3 +92,9 @@ def test_native_module_reports_its_build() -> None:
     assert version == _native.__version__ == oms_accel.__version__
     assert profile in ("debug", "release")
     assert target
+
+
+def test_every_refusal_of_a_backend_says_unavailable() -> None:
+    with pytest.raises(BackendUnavailableError) as e:
+        DeltaEncoder("native", method="vcdiff")
+    assert e.value.code == "unavailable"
