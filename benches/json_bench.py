@@ -86,6 +86,26 @@ def bench_get(repeat: int) -> dict[str, float]:
     return rows
 
 
+def bench_small(repeat: int) -> None:
+    """Fixed costs: a tiny call (one lookup in a parsed document) and a whole
+    parse-and-get of a 100-byte document, in microseconds from Python."""
+    text = '{"id": "urn:oms:1", "type": "class", "labels": {"en": "Person"}, "rank": 3, "tags": ["a", "b"]}'
+    rows: dict[str, tuple[float, float]] = {}
+    count = 2000
+    for backend in BACKENDS:
+        proc = JsonProcessor(backend)
+        doc = proc.parse_large_document(text)
+        t_get = best(lambda doc=doc: [doc.get("/labels/en") for _ in range(count)], repeat)[0] / count
+        t_all = best(lambda proc=proc: [proc.parse_large_document(text).get("/labels/en") for _ in range(count)], repeat)[0] / count
+        rows[f"oms-accel {backend}"] = (t_get, t_all)
+    t_loads = best(lambda: [json.loads(text)["labels"]["en"] for _ in range(count)], repeat)[0] / count
+    rows["json.loads+lookup"] = (float("nan"), t_loads)
+    print(f"\nFixed costs on a {len(text)}-byte document, microseconds a call from Python")
+    print(f"{'':<20} {'get (parsed)':>13} {'parse+get':>10} {'vs json.loads':>14}")
+    for name, (g, a) in rows.items():
+        print(f"{name:<20} {g * 1e6:>13.2f} {a * 1e6:>10.2f} {t_loads / a:>13.2f}x")
+
+
 NDJSON_CHILD = """
 import sys
 from oms_accel import JsonProcessor
@@ -137,6 +157,7 @@ def main() -> int:
     args = ap.parse_args()
     val = bench_validation(args.repeat)
     get = bench_get(args.repeat)
+    bench_small(args.repeat)
     nd = bench_ndjson(args.ndjson_mb)
     if not args.check:
         return 0
