@@ -194,3 +194,40 @@ proptest! {
         prop_assert!(decode(&old, &delta[..cut], 1 << 20).is_err());
     }
 }
+
+fn reference_adler32(data: &[u8]) -> u32 {
+    let mut a = adler2::Adler32::new();
+    a.write_slice(data);
+    a.checksum()
+}
+
+#[test]
+fn adler32_matches_the_reference_at_every_block_boundary() {
+    use oms_accel_guest::vcdiff::adler32;
+    // The worst case for the lane sums: all 0xff, across block and chunk edges.
+    for len in [
+        0,
+        1,
+        15,
+        16,
+        17,
+        5552,
+        32767,
+        32768,
+        32769,
+        65536 + 31,
+        1 << 20,
+    ] {
+        let ones = vec![0xffu8; len];
+        assert_eq!(adler32(&ones), reference_adler32(&ones), "0xff x {len}");
+        let noise = pseudo_random(len, len as u64 + 1);
+        assert_eq!(adler32(&noise), reference_adler32(&noise), "noise x {len}");
+    }
+}
+
+proptest! {
+    #[test]
+    fn adler32_matches_the_reference(data in proptest::collection::vec(any::<u8>(), 0..100_000)) {
+        prop_assert_eq!(oms_accel_guest::vcdiff::adler32(&data), reference_adler32(&data));
+    }
+}

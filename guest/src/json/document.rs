@@ -4,7 +4,7 @@
 //! something needs it (schema validation, re-printing), and then kept. A
 //! lookup in a large document so costs the members it passes, not a DOM.
 
-use super::get;
+use super::check_pointer;
 use super::navigate::Structure;
 use super::parse::{build, index, ParseLimits};
 use crate::Result;
@@ -40,7 +40,7 @@ impl Document {
 
     /// The structural slot of the value at `pointer`.
     fn slot(&self, pointer: &str) -> Result<Option<usize>> {
-        get(&Value::Null, pointer)?; // checks the pointer's syntax
+        check_pointer(pointer)?;
         Ok(self.structure.find(self.text.as_bytes(), pointer))
     }
 

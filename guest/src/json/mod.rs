@@ -36,12 +36,19 @@ pub fn kind(value: &Value) -> &'static str {
 
 /// The value at an RFC 6901 pointer (`""` is the whole document).
 pub fn get<'a>(value: &'a Value, pointer: &str) -> crate::Result<Option<&'a Value>> {
+    check_pointer(pointer)?;
+    Ok(value.pointer(pointer))
+}
+
+/// An RFC 6901 pointer is empty or starts with '/'; every other string is
+/// refused (a `~` not followed by 0 or 1 simply matches no member).
+pub fn check_pointer(pointer: &str) -> crate::Result<()> {
     if !pointer.is_empty() && !pointer.starts_with('/') {
         return Err(crate::Error::invalid(format!(
             "invalid JSON pointer {pointer:?}: it must be empty or start with '/'"
         )));
     }
-    Ok(value.pointer(pointer))
+    Ok(())
 }
 
 /// The operations on JSON text that the component exports: every input is

@@ -3,9 +3,18 @@
 //! character and every scalar while it validates, and pairs each opening
 //! bracket with its closing one, which makes skipping a sibling of any size
 //! one step, so a lookup in a 10 MB document costs the members it passes,
-//! not the bytes.
+//! not the bytes. A large array indexed into gets a table of its elements'
+//! slots on first use, so later lookups in it cost one step.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use super::scan::Index;
+
+/// Arrays at least this long get an element table when first indexed into:
+/// shorter ones are walked faster than a table is looked up.
+const TABLE_FROM: usize = 64;
 
 pub struct Structure {
     /// Byte offset of each structural character (`{ } [ ] : ,`) and of the
@@ -13,6 +22,10 @@ pub struct Structure {
     pos: Vec<u32>,
     /// For the opening bracket at `pos[k]`, the `k` of its closing bracket.
     close: Vec<u32>,
+    /// The value slots of each large array indexed into so far, by the
+    /// array's slot. At most one u32 per slot of the document in all (each
+    /// slot is an element of one array), so as large as `pos` at worst.
+    elements: RefCell<HashMap<usize, Vec<u32>>>,
 }
 
 impl Structure {
@@ -21,6 +34,7 @@ impl Structure {
         Structure {
             pos: index.pos,
             close: index.close,
+            elements: RefCell::new(HashMap::new()),
         }
     }
 
@@ -30,7 +44,11 @@ impl Structure {
         let mut k = 0;
         if !pointer.is_empty() {
             for raw in pointer[1..].split('/') {
-                let token = raw.replace("~1", "/").replace("~0", "~");
+                let token = if raw.contains('~') {
+                    Cow::Owned(raw.replace("~1", "/").replace("~0", "~"))
+                } else {
+                    Cow::Borrowed(raw)
+                };
                 k = match self.byte(text, k) {
                     b'{' => self.member(text, k, &token)?,
                     b'[' => self.element(text, k, &token)?,
@@ -139,6 +157,9 @@ impl Structure {
             return None;
         }
         let want: usize = token.parse().ok()?;
+        if let Some(table) = self.elements.borrow().get(&k) {
+            return table.get(want).map(|&v| v as usize);
+        }
         let mut index = 0;
         let mut found = None;
         self.each(text, k, |_, value| {
@@ -149,6 +170,15 @@ impl Structure {
             index += 1;
             true
         });
+        if want >= TABLE_FROM {
+            // Deep into a large array: the next lookup there is one step.
+            let mut table = Vec::new();
+            self.each(text, k, |_, value| {
+                table.push(value as u32);
+                true
+            });
+            self.elements.borrow_mut().insert(k, table);
+        }
         found
     }
 }
@@ -185,6 +215,31 @@ mod tests {
                     .prop_map(|kv| Value::Object(kv.into_iter().collect())),
             ]
         })
+    }
+
+    #[test]
+    fn large_arrays_answer_the_same_through_their_element_table() {
+        let v: Value =
+            json!({"a": (0..500).map(|i| json!({"i": i, "n": [i, [i]]})).collect::<Vec<_>>()});
+        let text = v.to_string();
+        let t = text.as_bytes();
+        let s = index(t, &ParseLimits::default(), Structure::new).unwrap();
+        let get = |p: &str| {
+            s.find(t, p).map(|k| {
+                let (a, b) = s.range(t, k);
+                serde_json::from_slice::<Value>(&t[a..b]).unwrap()
+            })
+        };
+        assert_eq!(get("/a/3/i"), Some(json!(3))); // short: walked, no table
+        assert!(s.elements.borrow().is_empty());
+        assert_eq!(get("/a/499/n/1/0"), Some(json!(499))); // builds the table
+        assert_eq!(s.elements.borrow().len(), 1);
+        for i in [0, 1, 63, 64, 250, 499] {
+            assert_eq!(get(&format!("/a/{i}/i")), Some(json!(i)));
+        }
+        assert_eq!(get("/a/500"), None);
+        assert_eq!(get("/a/01"), None);
+        assert_eq!(get("/a/-"), None);
     }
 
     /// Every pointer into `v` (up to a depth), plus some that miss.
