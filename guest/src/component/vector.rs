@@ -92,6 +92,20 @@ impl wit::GuestIndex for IndexResource {
     fn save(&self, path: String) -> WitResult<()> {
         Ok(wire::write_whole(&path, &format::write(&self.0.borrow()))?)
     }
+
+    fn from_bytes(data: Vec<u8>) -> WitResult<wit::Index> {
+        let index = format::read(&data)?;
+        Ok(wit::Index::new(IndexResource(RefCell::new(index))))
+    }
+
+    fn to_bytes(&self) -> Vec<u8> {
+        format::write(&self.0.borrow())
+    }
+
+    fn search_batch(&self, queries: Vec<f32>, k: u32) -> WitResult<Vec<u8>> {
+        let results = self.0.borrow().search_batch(&queries, k as usize)?;
+        Ok(format::hit_records(&results))
+    }
 }
 
 impl wit::Guest for Component {
