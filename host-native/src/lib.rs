@@ -1,11 +1,13 @@
-//! `oms_accel._native`: what the WASM component cannot reach cheaply, the C
-//! libraries zstd and xdelta3, and the GPU (cargo feature `gpu`).
+//! `oms_accel._native`: the Rust host of the WASM component (`component`),
+//! and what the component cannot reach: the C libraries zstd and xdelta3,
+//! and the GPU (cargo feature `gpu`).
 //!
 //! Every function takes its inputs as buffers without copying them
 //! ([`buffer::Input`]), releases the GIL while the C code runs, and raises
 //! the package's own exceptions (`oms_accel.errors`) on bad input.
 
 mod buffer;
+mod component;
 mod errors;
 #[cfg(feature = "gpu")]
 mod gpu;
@@ -40,6 +42,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(zstd_codec::zstd_patch_decode, m)?)?;
     m.add_function(wrap_pyfunction!(xdelta::xdelta3_encode, m)?)?;
     m.add_function(wrap_pyfunction!(xdelta::xdelta3_decode, m)?)?;
+    component::register(m)?;
     #[cfg(feature = "gpu")]
     {
         m.add_function(wrap_pyfunction!(gpu::gpu_adapter, m)?)?;

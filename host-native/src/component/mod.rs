@@ -1,0 +1,661 @@
+//! The Rust host of the component (`oms_accel._wasm.rust` drives it): the
+//! same `oms_accel.wasm` that wasmtime-py runs, hosted by the `wasmtime`
+//! crate inside this module.
+//!
+//! - [`WasmRuntime`]: one Engine (fixed settings, [`ENGINE_SETTINGS`]), the
+//!   compiled component, a linker with WASI 0.2, the epoch ticker and the
+//!   tokio runtime that serves WASI. Python makes one per process (a new
+//!   one in a forked child: threads do not survive `fork()`).
+//! - [`WasmInstance`]: one Store and instance. Calls release the GIL; the
+//!   store is behind a mutex, so an instance takes one call at a time.
+//! - Limits: memory through a [`ResourceLimiter`], time through epochs.
+//!   A trap kills the instance (every later call says so) and is raised as
+//!   a `LimitError` (time, memory) or the capability's error with code
+//!   `trap`; Python builds a fresh instance for the next call.
+//! - WASI has no ambient authority: no environment, arguments, stdin,
+//!   network or name lookup; files only under the directories the caller
+//!   preopens (read-only for inputs); stderr kept in memory, where a trap's
+//!   panic message is read from.
+//!
+//! `delta`, `json` and `vector` convert each capability's Python arguments
+//! to the WIT types `bindgen!` made from `wit/`, and back; nothing else.
+
+mod delta;
+mod json;
+mod vector;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
+use wasmtime::{Config, Engine, OptLevel, ResourceLimiter, Store, Trap};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::errors;
+
+pub(crate) mod bindings {
+    wasmtime::component::bindgen!({ path: "../wit", world: "accel" });
+}
+
+use bindings::oms::accel::types;
+use bindings::{Accel, AccelPre};
+
+/// How often the epoch advances: the resolution of time limits.
+const TICK: Duration = Duration::from_millis(20);
+/// Engine settings that change compiled code: part of the cache key.
+///
+/// Signal-based traps stay off, as on wasmtime-py: with them on, a trap is a
+/// SIGSEGV/SIGILL that wasmtime's handler must see first, and a handler
+/// installed after the engine's (`faulthandler.enable()`, which pytest
+/// calls) turns that trap into the death of the process.
+pub const ENGINE_SETTINGS: &str = "epoch_interruption=1;opt=speed;signals_based_traps=0";
+/// Bytes of guest stderr kept (a panic message explains a trap).
+const STDERR_KEEP: usize = 64 << 10;
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("WASM_ENGINE_SETTINGS", ENGINE_SETTINGS)?;
+    m.add_class::<WasmRuntime>()?;
+    m.add_class::<WasmInstance>()?;
+    m.add_class::<WasmResource>()?;
+    m.add_function(wrap_pyfunction!(delta::wasm_delta_encode, m)?)?;
+    m.add_function(wrap_pyfunction!(delta::wasm_delta_decode, m)?)?;
+    m.add_function(wrap_pyfunction!(delta::wasm_file_encoder_open, m)?)?;
+    m.add_function(wrap_pyfunction!(delta::wasm_file_decoder_open, m)?)?;
+    m.add_function(wrap_pyfunction!(delta::wasm_file_step, m)?)?;
+    m.add_function(wrap_pyfunction!(json::wasm_json_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(json::wasm_document_get, m)?)?;
+    m.add_function(wrap_pyfunction!(json::wasm_document_kind, m)?)?;
+    m.add_function(wrap_pyfunction!(json::wasm_document_length, m)?)?;
+    m.add_function(wrap_pyfunction!(json::wasm_document_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(json::wasm_document_to_text, m)?)?;
+    m.add_function(wrap_pyfunction!(json::wasm_schema_compile, m)?)?;
+    m.add_function(wrap_pyfunction!(json::wasm_schema_validate, m)?)?;
+    m.add_function(wrap_pyfunction!(json::wasm_schema_is_valid, m)?)?;
+    m.add_function(wrap_pyfunction!(json::wasm_json_binary, m)?)?;
+    m.add_function(wrap_pyfunction!(json::wasm_json_canonicalize, m)?)?;
+    m.add_function(wrap_pyfunction!(json::wasm_ndjson_open, m)?)?;
+    m.add_function(wrap_pyfunction!(json::wasm_ndjson_next, m)?)?;
+    m.add_function(wrap_pyfunction!(vector::wasm_index_create, m)?)?;
+    m.add_function(wrap_pyfunction!(vector::wasm_index_from_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(vector::wasm_index_add, m)?)?;
+    m.add_function(wrap_pyfunction!(vector::wasm_index_search, m)?)?;
+    m.add_function(wrap_pyfunction!(vector::wasm_index_to_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(vector::wasm_similarity, m)?)?;
+    Ok(())
+}
+
+fn engine_config() -> Config {
+    let mut c = Config::new();
+    c.epoch_interruption(true);
+    c.cranelift_opt_level(OptLevel::Speed);
+    c.signals_based_traps(false);
+    c.parallel_compilation(true);
+    c
+}
+
+// --- the store's data ---------------------------------------------------------
+
+/// The memory limit, remembering whether the guest asked for more: a trap
+/// after a refused growth is an out-of-memory error, not a bug.
+struct MemoryLimiter {
+    limit: usize,
+    /// The linear memory's size (the component has one).
+    used: usize,
+    refused: bool,
+}
+
+impl MemoryLimiter {
+    /// Whether `bytes` more would certainly fit, even if the guest's heap
+    /// had no free space: the test before a call that must not trap.
+    fn fits(&self, bytes: usize) -> bool {
+        self.used.saturating_add(bytes) <= self.limit
+    }
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let ok = desired <= self.limit;
+        self.refused |= !ok;
+        if ok {
+            self.used = desired;
+        }
+        Ok(ok)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // The guest's tables never grow at run time; a bound all the same.
+        Ok(desired <= 1 << 20)
+    }
+}
+
+pub(crate) struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryLimiter,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+pub(crate) type HostStore = Store<HostState>;
+
+// --- the runtime ---------------------------------------------------------------
+
+struct RuntimeInner {
+    engine: Engine,
+    pre: AccelPre<HostState>,
+    /// wasmtime-wasi's sync bindings block on the tokio runtime they find
+    /// entered, else on a global one, which a forked child inherits dead.
+    /// Never dropped in a forked child: its worker thread is not there, and
+    /// tokio's shutdown would wait for it forever.
+    tokio: std::mem::ManuallyDrop<tokio::runtime::Runtime>,
+    /// The process that made it: objects are refused in a forked child.
+    pid: u32,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl Drop for RuntimeInner {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+        if std::process::id() == self.pid {
+            // SAFETY: dropped once, here, and never used after.
+            unsafe { std::mem::ManuallyDrop::drop(&mut self.tokio) };
+        }
+    }
+}
+
+/// The Engine, the compiled component and its linker.
+#[pyclass(frozen, module = "oms_accel._native")]
+pub struct WasmRuntime {
+    inner: Arc<RuntimeInner>,
+    component: Component,
+}
+
+#[pymethods]
+impl WasmRuntime {
+    /// Loads the component from `path`: a `.wasm` compiled now, or (with
+    /// `precompiled`) what `serialize` wrote, mapped from the file. wasmtime
+    /// refuses a serialized component from another version or settings.
+    ///
+    /// A precompiled file is native code: the caller trusts it (the cache's
+    /// checksum and ownership rules) before handing it here.
+    #[new]
+    fn new(py: Python<'_>, path: &str, precompiled: bool) -> PyResult<Self> {
+        let path = path.to_owned();
+        py.detach(move || Self::load(&path, precompiled))
+            .map_err(|e| errors::raise(py, "AccelError", e, "unavailable"))
+    }
+
+    /// The compiled component, for the cache.
+    fn serialize<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+        let bytes = py.detach(|| self.component.serialize()).map_err(|e| {
+            errors::raise(
+                py,
+                "AccelError",
+                format!("cannot serialize the component: {e}"),
+                "unavailable",
+            )
+        })?;
+        Ok(pyo3::types::PyBytes::new(py, &bytes))
+    }
+}
+
+impl WasmRuntime {
+    fn load(path: &str, precompiled: bool) -> Result<Self, String> {
+        let engine =
+            Engine::new(&engine_config()).map_err(|e| format!("the engine does not start: {e}"))?;
+        let component = if precompiled {
+            // SAFETY: the caller vouches for the file (see `new`); wasmtime
+            // checks its header against this engine's version and settings.
+            unsafe { Component::deserialize_file(&engine, path) }
+                .map_err(|e| format!("the compiled component {path} does not load: {e}"))?
+        } else {
+            Component::from_file(&engine, path)
+                .map_err(|e| format!("the component {path} does not compile: {e:#}"))?
+        };
+        let mut linker: Linker<HostState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| format!("WASI does not link: {e}"))?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .and_then(AccelPre::new)
+            .map_err(|e| format!("the component does not link: {e:#}"))?;
+        let tokio = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("oms-accel-wasi")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("the WASI runtime does not start: {e}"))?;
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        let (ticking, stop) = (engine.clone(), stop_ticker.clone());
+        std::thread::Builder::new()
+            .name("oms-accel-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    ticking.increment_epoch();
+                }
+            })
+            .map_err(|e| format!("the epoch thread does not start: {e}"))?;
+        Ok(WasmRuntime {
+            inner: Arc::new(RuntimeInner {
+                engine,
+                pre,
+                tokio: std::mem::ManuallyDrop::new(tokio),
+                pid: std::process::id(),
+                stop_ticker,
+            }),
+            component,
+        })
+    }
+}
+
+// --- instances -----------------------------------------------------------------
+
+struct Live {
+    store: HostStore,
+    accel: Accel,
+    stderr: MemoryOutputPipe,
+}
+
+pub(crate) struct Shared {
+    runtime: Arc<RuntimeInner>,
+    /// None once a trap has killed the instance.
+    live: Mutex<Option<Live>>,
+    /// Resources whose Python owner went while a call held `live`.
+    pending_drops: Mutex<Vec<ResourceAny>>,
+    /// Epoch ticks a call may run.
+    deadline_ticks: AtomicU64,
+    timeout_s: Mutex<f64>,
+    memory_bytes: usize,
+}
+
+/// One Store and instance of the component.
+#[pyclass(frozen, module = "oms_accel._native")]
+pub struct WasmInstance {
+    shared: Arc<Shared>,
+}
+
+/// A resource (document, schema, index, file operation, reader) in one
+/// instance; dropped there when its Python owner goes.
+#[pyclass(frozen, module = "oms_accel._native")]
+pub struct WasmResource {
+    shared: Arc<Shared>,
+    kind: &'static str,
+    handle: ResourceAny,
+}
+
+impl Drop for WasmResource {
+    fn drop(&mut self) {
+        if std::process::id() != self.shared.runtime.pid {
+            return; // a forked child's copy: the instance is not its own
+        }
+        // Runs with the GIL held: never wait for a call that may be running
+        // on another thread; leave the handle for the next call to drop.
+        match self.shared.live.try_lock() {
+            Ok(mut live) => {
+                if let Some(l) = live.as_mut() {
+                    drop_resource(&mut l.store, self.handle);
+                }
+            }
+            Err(_) => self
+                .shared
+                .pending_drops
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(self.handle),
+        }
+    }
+}
+
+fn drop_resource(store: &mut HostStore, handle: ResourceAny) {
+    // A destructor is guest code: it runs under a deadline like any call.
+    store.set_epoch_deadline(1 << 20);
+    // Failing to free (the instance is dying) leaves nothing to clean up.
+    let _ = handle.resource_drop(store);
+}
+
+/// What a call inside the lock ended with; turned into Python values after
+/// the lock is released (nothing there may wait for the GIL).
+pub(crate) enum Outcome<T> {
+    Ok(T),
+    Error(types::Error),
+    Trap(TrapKind),
+    Refused(&'static str),
+}
+
+pub(crate) enum TrapKind {
+    Timeout,
+    OutOfMemory,
+    Other(String),
+}
+
+const DEAD: &str = "the component instance was reset after an error: make this object again";
+const FORKED: &str = "this object was made before fork(): make it again in the child process";
+
+#[pymethods]
+impl WasmInstance {
+    /// A fresh Store and instance of `runtime`'s component. `preopens` are
+    /// (host directory, guest path, writable) triples; nothing else of the
+    /// file system is visible.
+    #[new]
+    fn new(
+        py: Python<'_>,
+        runtime: &WasmRuntime,
+        memory_bytes: usize,
+        timeout_s: f64,
+        preopens: Vec<(String, String, bool)>,
+    ) -> PyResult<Self> {
+        let rt = runtime.inner.clone();
+        let live = py
+            .detach(|| instantiate(&rt, memory_bytes, &preopens))
+            .map_err(|e| errors::raise(py, "AccelError", e, "unavailable"))?;
+        let shared = Arc::new(Shared {
+            runtime: rt,
+            live: Mutex::new(Some(live)),
+            pending_drops: Mutex::new(Vec::new()),
+            deadline_ticks: AtomicU64::new(0),
+            timeout_s: Mutex::new(0.0),
+            memory_bytes,
+        });
+        let inst = WasmInstance { shared };
+        inst.set_timeout(timeout_s);
+        Ok(inst)
+    }
+
+    /// The time limit of each later call, in seconds.
+    #[getter]
+    fn timeout_s(&self) -> f64 {
+        *self
+            .shared
+            .timeout_s
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    #[setter]
+    fn set_timeout_s(&self, seconds: f64) {
+        self.set_timeout(seconds);
+    }
+
+    #[getter]
+    fn memory_bytes(&self) -> usize {
+        self.shared.memory_bytes
+    }
+
+    /// False once a trap has killed it, or in a process forked after it was made.
+    #[getter]
+    fn alive(&self) -> bool {
+        self.shared.alive()
+    }
+
+    /// Frees the instance's memory now (later calls say it is gone).
+    fn close(&self, py: Python<'_>) {
+        if std::process::id() == self.shared.runtime.pid {
+            let taken = py.detach(|| self.shared.lock().take());
+            drop(taken);
+        }
+    }
+}
+
+#[pymethods]
+impl WasmResource {
+    /// The WIT resource type: document, schema, index, file-encoder, ...
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// Whether its instance can still take calls.
+    #[getter]
+    fn alive(&self) -> bool {
+        self.shared.alive()
+    }
+}
+
+impl WasmInstance {
+    fn set_timeout(&self, seconds: f64) {
+        *self
+            .shared
+            .timeout_s
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = seconds;
+        // Two ticks of slack: the first may come at once.
+        let ticks = (seconds / TICK.as_secs_f64()).ceil().min(1e15) as u64 + 2;
+        self.shared.deadline_ticks.store(ticks, Ordering::Relaxed);
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+}
+
+impl WasmResource {
+    /// The handle, if the resource is a `kind` (a mismatch would trap).
+    pub(crate) fn handle(&self, py: Python<'_>, kind: &'static str) -> PyResult<ResourceAny> {
+        if self.kind == kind {
+            Ok(self.handle)
+        } else {
+            Err(errors::argument_error(
+                py,
+                format!("expected a {kind}, got a {}", self.kind),
+            ))
+        }
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+}
+
+impl Shared {
+    /// A Python object owning `handle`, a resource of type `kind`.
+    pub(crate) fn resource(
+        self: &Arc<Self>,
+        kind: &'static str,
+        handle: ResourceAny,
+    ) -> WasmResource {
+        WasmResource {
+            shared: self.clone(),
+            kind,
+            handle,
+        }
+    }
+
+    /// Runs `f` on the store with the GIL released, under the time and
+    /// memory limits, and raises what it ended with as `capability`'s
+    /// exception (a class name in `oms_accel.errors`).
+    pub(crate) fn call<T, F>(&self, py: Python<'_>, capability: &str, f: F) -> PyResult<T>
+    where
+        T: Send,
+        F: FnOnce(&mut HostStore, &Accel) -> wasmtime::Result<Result<T, types::Error>> + Send,
+    {
+        match py.detach(|| self.run(f)) {
+            Outcome::Ok(v) => Ok(v),
+            Outcome::Error(e) => Err(wit_error(py, e, capability)),
+            Outcome::Trap(kind) => Err(self.trap_error(py, kind, capability)),
+            Outcome::Refused(why) => {
+                let code = if why == DEAD { "trap" } else { "unavailable" };
+                Err(errors::raise(py, "AccelError", why, code))
+            }
+        }
+    }
+
+    fn run<T, F>(&self, f: F) -> Outcome<T>
+    where
+        F: FnOnce(&mut HostStore, &Accel) -> wasmtime::Result<Result<T, types::Error>>,
+    {
+        if std::process::id() != self.runtime.pid {
+            return Outcome::Refused(FORKED);
+        }
+        let mut guard = self.lock();
+        let Some(live) = guard.as_mut() else {
+            return Outcome::Refused(DEAD);
+        };
+        let pending =
+            std::mem::take(&mut *self.pending_drops.lock().unwrap_or_else(|p| p.into_inner()));
+        for handle in pending {
+            drop_resource(&mut live.store, handle);
+        }
+        live.store
+            .set_epoch_deadline(self.deadline_ticks.load(Ordering::Relaxed));
+        live.store.data_mut().limiter.refused = false;
+        let _wasi_runtime = self.runtime.tokio.enter();
+        match f(&mut live.store, &live.accel) {
+            Ok(Ok(v)) => Outcome::Ok(v),
+            Ok(Err(e)) => Outcome::Error(e),
+            Err(e) => {
+                let kind = classify(&e, live);
+                // A trapped instance is unusable: free its memory now.
+                *guard = None;
+                Outcome::Trap(kind)
+            }
+        }
+    }
+
+    fn trap_error(&self, py: Python<'_>, kind: TrapKind, capability: &str) -> PyErr {
+        match kind {
+            TrapKind::Timeout => {
+                let t = *self.timeout_s.lock().unwrap_or_else(|p| p.into_inner());
+                errors::limit_error(py, format!("the call ran past its time limit of {t} s"))
+            }
+            TrapKind::OutOfMemory => errors::limit_error(
+                py,
+                format!(
+                    "the component ran out of memory (limit {} MiB)",
+                    self.memory_bytes >> 20
+                ),
+            ),
+            TrapKind::Other(detail) => errors::raise(
+                py,
+                capability,
+                format!("the component trapped: {detail}"),
+                "trap",
+            ),
+        }
+    }
+
+    fn alive(&self) -> bool {
+        // try_lock: a call in progress means alive, and never blocks the GIL.
+        std::process::id() == self.runtime.pid
+            && match self.live.try_lock() {
+                Ok(live) => live.is_some(),
+                Err(std::sync::TryLockError::WouldBlock) => true,
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().is_some(),
+            }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Live>> {
+        // A panic while holding it cannot leave the store half-changed in a
+        // way wasmtime does not already guard against.
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn classify(e: &wasmtime::Error, live: &Live) -> TrapKind {
+    if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+        return TrapKind::Timeout;
+    }
+    if live.store.data().limiter.refused {
+        return TrapKind::OutOfMemory;
+    }
+    let stderr = live.stderr.contents();
+    let stderr = String::from_utf8_lossy(&stderr);
+    let detail = match stderr.trim().lines().last() {
+        Some(line) => line.to_string(),
+        None => e.to_string().lines().next().unwrap_or("").to_string(),
+    };
+    TrapKind::Other(detail)
+}
+
+fn instantiate(
+    rt: &RuntimeInner,
+    memory_bytes: usize,
+    preopens: &[(String, String, bool)],
+) -> Result<Live, String> {
+    let stderr = MemoryOutputPipe::new(STDERR_KEEP);
+    let mut wasi = WasiCtxBuilder::new();
+    // Blocking file operations run on the calling thread (the GIL is
+    // released already), not on a pool: fewer hops, nothing left after fork.
+    wasi.allow_blocking_current_thread(true)
+        .stderr(stderr.clone());
+    for (host, guest, writable) in preopens {
+        let perms = if *writable {
+            FsPerms::ReadWrite
+        } else {
+            FsPerms::ReadOnly
+        };
+        wasi.preopened_dir(host, guest, perms)
+            .map_err(|e| format!("cannot open {host} for the component: {e}"))?;
+    }
+    let state = HostState {
+        wasi: wasi.build(),
+        table: ResourceTable::new(),
+        limiter: MemoryLimiter {
+            limit: memory_bytes,
+            used: 0,
+            refused: false,
+        },
+    };
+    let mut store = Store::new(&rt.engine, state);
+    store.limiter(|s| &mut s.limiter);
+    store.set_epoch_deadline(1 << 20);
+    let _wasi_runtime = rt.tokio.enter();
+    let accel = rt
+        .pre
+        .instantiate(&mut store)
+        .map_err(|e| format!("the component does not instantiate: {e:#}"))?;
+    Ok(Live {
+        store,
+        accel,
+        stderr,
+    })
+}
+
+/// A WIT `error` as the package's exception, by code (`errors.from_code`).
+fn wit_error(py: Python<'_>, e: types::Error, capability: &str) -> PyErr {
+    use types::ErrorCode as C;
+    let code = match e.code {
+        C::Corrupt => "corrupt",
+        C::Truncated => "truncated",
+        C::WrongSource => "wrong-source",
+        C::ChecksumMismatch => "checksum-mismatch",
+        C::LimitExceeded => "limit-exceeded",
+        C::Unsupported => "unsupported",
+        C::InvalidArgument => "invalid-argument",
+        C::Io => "io",
+        C::Syntax => "syntax",
+        C::InvalidSchema => "invalid-schema",
+        C::InvalidPatch => "invalid-patch",
+        C::PatchFailed => "patch-failed",
+    };
+    let position = e.position.map(|p| (p.offset, p.line, p.column));
+    let build = || -> PyResult<PyErr> {
+        let errs = py.import("oms_accel.errors")?;
+        let class = errs.getattr(capability)?;
+        let exc = errs
+            .getattr("from_code")?
+            .call1((code, e.message.as_str(), class, position))?;
+        Ok(PyErr::from_value(exc))
+    };
+    build().unwrap_or_else(|err| err)
+}

@@ -1,0 +1,218 @@
+//! The `vector` interface on the Rust host: Python arguments to WIT types.
+//! Vectors cross as raw little-endian f32 rows, ids as u64, both read in
+//! place from the caller's buffer when it is aligned (a copy otherwise).
+
+use std::borrow::Cow;
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use super::bindings::exports::oms::accel::vector::{Metric, Storage};
+use super::types::{Error, ErrorCode};
+use super::{WasmInstance, WasmResource};
+use crate::buffer::Input;
+use crate::errors;
+
+const ERROR: &str = "VectorError";
+const INDEX: &str = "index";
+
+#[cfg(not(target_endian = "little"))]
+compile_error!("the vector wire format is little-endian, and so is every host this builds for");
+
+/// `bytes` as values of `T` (a plain number type): borrowed when aligned.
+fn values<'a, T: Copy + Default>(
+    py: Python<'_>,
+    bytes: &'a [u8],
+    what: &str,
+) -> PyResult<Cow<'a, [T]>> {
+    let size = std::mem::size_of::<T>();
+    if bytes.len() % size != 0 {
+        return Err(errors::argument_error(
+            py,
+            format!(
+                "{what}: {} bytes is not a whole number of {size}-byte values",
+                bytes.len()
+            ),
+        ));
+    }
+    let n = bytes.len() / size;
+    if bytes.as_ptr().align_offset(std::mem::align_of::<T>()) == 0 {
+        // SAFETY: aligned, `n * size` bytes long, and every bit pattern is a
+        // valid f32 or u64 (the only types this is used with).
+        return Ok(Cow::Borrowed(unsafe {
+            std::slice::from_raw_parts(bytes.as_ptr().cast::<T>(), n)
+        }));
+    }
+    let mut out = vec![T::default(); n];
+    // SAFETY: `out` holds exactly `bytes.len()` bytes; the regions are distinct.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.as_mut_ptr().cast::<u8>(), bytes.len())
+    };
+    Ok(Cow::Owned(out))
+}
+
+fn metric(py: Python<'_>, name: &str) -> PyResult<Metric> {
+    match name {
+        "cosine" => Ok(Metric::Cosine),
+        "dot" => Ok(Metric::Dot),
+        "l2" => Ok(Metric::L2),
+        other => Err(errors::argument_error(
+            py,
+            format!("unknown metric {other:?}: expected cosine, dot or l2"),
+        )),
+    }
+}
+
+fn storage(py: Python<'_>, name: &str) -> PyResult<Storage> {
+    match name {
+        "f32" => Ok(Storage::F32),
+        "f16" => Ok(Storage::F16),
+        "i8" => Ok(Storage::I8),
+        other => Err(errors::argument_error(
+            py,
+            format!("unknown storage {other:?}: expected f32, f16 or i8"),
+        )),
+    }
+}
+
+/// An empty index.
+#[pyfunction]
+pub fn wasm_index_create(
+    py: Python<'_>,
+    inst: &WasmInstance,
+    dimension: u32,
+    metric_name: &str,
+    storage_name: &str,
+) -> PyResult<WasmResource> {
+    let (m, s) = (metric(py, metric_name)?, storage(py, storage_name)?);
+    let shared = inst.shared();
+    let handle = shared.call(py, ERROR, |store, accel| {
+        accel
+            .oms_accel_vector()
+            .index()
+            .call_create(store, dimension, m, s)
+    })?;
+    Ok(shared.resource(INDEX, handle))
+}
+
+/// An index from the bytes of an index file.
+#[pyfunction]
+pub fn wasm_index_from_bytes<'py>(
+    py: Python<'py>,
+    inst: &WasmInstance,
+    data: Input<'py>,
+) -> PyResult<WasmResource> {
+    let data = data.as_slice();
+    let shared = inst.shared();
+    let handle = shared.call(py, ERROR, |store, accel| {
+        accel
+            .oms_accel_vector()
+            .index()
+            .call_from_bytes(store, data)
+    })?;
+    Ok(shared.resource(INDEX, handle))
+}
+
+/// Adds rows of f32 under u64 ids (all or nothing).
+///
+/// A shard's instance holds the index itself, so a batch that might not fit
+/// is refused before it crosses: the arguments land in guest memory before
+/// the guest can check anything, and running out there would trap and take
+/// the index with it. Twice the batch: the copy that crosses, and the rows
+/// stored from it.
+#[pyfunction]
+pub fn wasm_index_add<'py>(
+    py: Python<'py>,
+    index: &WasmResource,
+    vectors: Input<'py>,
+    ids: Input<'py>,
+) -> PyResult<u64> {
+    let h = index.handle(py, INDEX)?;
+    let v = values::<f32>(py, vectors.as_slice(), "the vectors")?;
+    let i = values::<u64>(py, ids.as_slice(), "the ids")?;
+    let (v, i) = (&*v, &*i);
+    let need = 2 * (std::mem::size_of_val(v) + std::mem::size_of_val(i));
+    index.shared().call(py, ERROR, |store, accel| {
+        let limiter = &store.data().limiter;
+        if !limiter.fits(need) {
+            return Ok(Err(Error {
+                code: ErrorCode::LimitExceeded,
+                message: format!(
+                    "out of memory: adding {} MiB of vectors to a shard using {} MiB could pass its limit of {} MiB",
+                    need >> 21,
+                    limiter.used >> 20,
+                    limiter.limit >> 20
+                ),
+                position: None,
+            }));
+        }
+        accel.oms_accel_vector().index().call_add(store, h, v, i)
+    })
+}
+
+/// Each query's hits, as records of id u64 and score f32.
+#[pyfunction]
+pub fn wasm_index_search<'py>(
+    py: Python<'py>,
+    index: &WasmResource,
+    queries: Input<'py>,
+    k: u32,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let h = index.handle(py, INDEX)?;
+    let q = values::<f32>(py, queries.as_slice(), "the queries")?;
+    let q = &*q;
+    let hits = index.shared().call(py, ERROR, |store, accel| {
+        accel
+            .oms_accel_vector()
+            .index()
+            .call_search_batch(store, h, q, k)
+    })?;
+    Ok(PyBytes::new(py, &hits))
+}
+
+/// The index file's bytes.
+#[pyfunction]
+pub fn wasm_index_to_bytes<'py>(
+    py: Python<'py>,
+    index: &WasmResource,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let h = index.handle(py, INDEX)?;
+    let data = index.shared().call(py, ERROR, |store, accel| {
+        accel
+            .oms_accel_vector()
+            .index()
+            .call_to_bytes(store, h)
+            .map(Ok)
+    })?;
+    Ok(PyBytes::new(py, &data))
+}
+
+/// Scores of every row of `a` against every row of `b`, as f32 bytes, row-major.
+#[pyfunction]
+pub fn wasm_similarity<'py>(
+    py: Python<'py>,
+    inst: &WasmInstance,
+    a: Input<'py>,
+    b: Input<'py>,
+    dimension: u32,
+    metric_name: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let m = metric(py, metric_name)?;
+    let a = values::<f32>(py, a.as_slice(), "a")?;
+    let b = values::<f32>(py, b.as_slice(), "b")?;
+    let (a, b) = (&*a, &*b);
+    let scores = inst.shared().call(py, ERROR, |store, accel| {
+        accel
+            .oms_accel_vector()
+            .call_similarity(store, a, b, dimension, m)
+    })?;
+    // SAFETY: f32 has no padding and every host is little-endian (above):
+    // its bytes are the wire format.
+    let raw = unsafe {
+        std::slice::from_raw_parts(
+            scores.as_ptr().cast::<u8>(),
+            std::mem::size_of_val(&scores[..]),
+        )
+    };
+    Ok(PyBytes::new(py, raw))
+}
