@@ -1,18 +1,35 @@
 """Shared fixtures: every delta test runs on every (backend, method) pair that
-loads here: the component and pure Python (VCDIFF), the native module (zstd
-patch-from, and VCDIFF through the xdelta3 library)."""
+loads here: the component on each of its hosts and pure Python (VCDIFF), the
+native module (zstd patch-from, and VCDIFF through the xdelta3 library).
+
+The wasm backend appears once per host that runs the component here, as
+``"wasm/rust"`` and ``"wasm/wasmtime-py"`` (what `backend=` accepts)."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 
 import pytest
 
-from oms_accel import DeltaEncoder
+from oms_accel import DeltaEncoder, host_report
 from oms_accel.delta import encoders
 
+#: The hosts of the component that run here, best first.
+WASM_HOSTS = [h for h, why in host_report().items() if why is None]
+
+
+def with_hosts(names: Iterable[str]) -> list[str]:
+    """`names` with ``"wasm"`` in it once per host: ``"wasm/rust"``, ``"wasm/wasmtime-py"``."""
+    return [x for n in names for x in ([f"wasm/{h}" for h in WASM_HOSTS] if n == "wasm" else [n])]
+
+
+def is_wasm(backend: str) -> bool:
+    return backend.split("/")[0] == "wasm"
+
+
 #: Every (backend, method) pair that works here, from the capability's own table.
-ENCODERS = encoders()
+ENCODERS = [(b, m) for backend, m in encoders() for b in with_hosts([backend])]
 #: The pairs whose deltas are VCDIFF, which every VCDIFF decoder reads.
 VCDIFF_ENCODERS = [(b, m) for b, m in ENCODERS if m != "zstd"]
 

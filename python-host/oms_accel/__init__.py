@@ -1,8 +1,9 @@
 """oms-accel: fast, sandboxed Rust for the hot paths of a Python service.
 
 Deltas between document versions: zstd patch-from and xdelta3 in the native
-module, VCDIFF (RFC 3284) in a WASI 0.2 component loaded with wasmtime-py, and
-a pure-Python fallback that reads and writes the same VCDIFF::
+module, VCDIFF (RFC 3284) in a sandboxed WASI 0.2 component (hosted by
+wasmtime inside the native module, or by wasmtime-py where that module is
+absent), and a pure-Python fallback that reads and writes the same VCDIFF::
 
     from oms_accel import DeltaEncoder
     enc = DeltaEncoder()                 # zstd where the native module loads, else VCDIFF
@@ -15,7 +16,7 @@ run in the same component, with pure-Python fallbacks.
 
 from __future__ import annotations
 
-from .backends import available_backends, backend_report
+from .backends import available_backends, backend_report, host_report
 from .compression import compress, decompress
 from .delta import DeltaEncoder, RustDeltaEncoder, detect_format
 from .errors import (
@@ -64,5 +65,6 @@ __all__ = [
     "decompress",
     "detect_format",
     "gpu_adapter",
+    "host_report",
     "similarity",
 ]

@@ -49,10 +49,24 @@ def run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> 
 
 
 def add_common(parser: argparse.ArgumentParser, backends: Sequence[str]) -> None:
-    """--backend (of those that offer the capability) and --timeout."""
+    """--backend (of those that offer the capability), --host and --timeout."""
+    from ._wasm import HOSTS
+
+    # wasm/<host> names both at once, as backend= does in the API.
+    wasm_hosts = [f"wasm/{h}" for h in HOSTS] if "wasm" in backends else []
     parser.add_argument(
-        "--backend", choices=["auto", *backends], default=None, help="default: $OMS_ACCEL_BACKEND, else the best that loads"
+        "--backend",
+        choices=["auto", *backends, *wasm_hosts],
+        default=None,
+        help="default: $OMS_ACCEL_BACKEND, else the best that loads",
     )
+    if wasm_hosts:
+        parser.add_argument(
+            "--host",
+            choices=["auto", *HOSTS],
+            default=None,
+            help="the wasm backend's host of the component (default: $OMS_ACCEL_WASM_HOST, else the best that loads)",
+        )
     parser.add_argument("--timeout", type=float, default=Limits().timeout_s, metavar="SECONDS", help="time limit per call")
 
 

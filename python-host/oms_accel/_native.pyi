@@ -2,6 +2,11 @@
 
 Inputs are bytes or any C-contiguous buffer of unsigned bytes, read without a
 copy; errors are the package's own (DeltaError, LimitError, AccelArgumentError).
+
+The ``wasm_*`` functions and ``Wasm*`` classes are the Rust host of the
+component (`oms_accel._wasm.rust` drives them): each function is one WIT
+export, called with the GIL released. JSON text is a ``str`` or UTF-8 bytes
+(checked, never decoded into a ``str``).
 """
 
 from typing import Self, final
@@ -11,11 +16,39 @@ from typing_extensions import Buffer
 __all__ = [
     "GPU_MAX_DIM",
     "GPU_MAX_K",
+    "WASM_ENGINE_SETTINGS",
     "ZSTD_VERSION",
     "GpuMatrix",
+    "WasmInstance",
+    "WasmResource",
+    "WasmRuntime",
     "__version__",
     "build_info",
     "gpu_adapter",
+    "wasm_delta_decode",
+    "wasm_delta_encode",
+    "wasm_document_get",
+    "wasm_document_keys",
+    "wasm_document_kind",
+    "wasm_document_length",
+    "wasm_document_to_text",
+    "wasm_file_decoder_open",
+    "wasm_file_encoder_open",
+    "wasm_file_step",
+    "wasm_index_add",
+    "wasm_index_create",
+    "wasm_index_from_bytes",
+    "wasm_index_search",
+    "wasm_index_to_bytes",
+    "wasm_json_binary",
+    "wasm_json_canonicalize",
+    "wasm_json_parse",
+    "wasm_ndjson_next",
+    "wasm_ndjson_open",
+    "wasm_schema_compile",
+    "wasm_schema_is_valid",
+    "wasm_schema_validate",
+    "wasm_similarity",
     "xdelta3_decode",
     "xdelta3_encode",
     "zstd_compress",
@@ -48,6 +81,83 @@ def xdelta3_encode(old: Buffer, new: Buffer) -> bytes:
 
 def xdelta3_decode(old: Buffer, delta: Buffer, max_output: int) -> bytes:
     """The new version from `old` and a VCDIFF `delta`, by the xdelta3 library."""
+
+# --- the Rust host of the component ---
+
+WASM_ENGINE_SETTINGS: str
+
+@final
+class WasmRuntime:
+    """The Engine, the compiled component and its linker (one per process)."""
+
+    def __new__(cls, path: str, precompiled: bool) -> Self:
+        """The component at `path`: a .wasm compiled now, or with `precompiled`
+        a file `serialize` wrote (native code: trusted by the caller)."""
+    def serialize(self) -> bytes: ...
+
+@final
+class WasmInstance:
+    """One Store and instance; `preopens` are (host dir, guest path, writable)."""
+
+    def __new__(cls, runtime: WasmRuntime, memory_bytes: int, timeout_s: float, preopens: list[tuple[str, str, bool]]) -> Self: ...
+    @property
+    def timeout_s(self) -> float: ...
+    @timeout_s.setter
+    def timeout_s(self, seconds: float) -> None: ...
+    @property
+    def memory_bytes(self) -> int: ...
+    @property
+    def alive(self) -> bool:
+        """False after a trap, or in a process forked after it was made."""
+    def close(self) -> None: ...
+
+@final
+class WasmResource:
+    """A document, schema, index, file operation or reader in one instance."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def alive(self) -> bool: ...
+
+def wasm_delta_encode(inst: WasmInstance, old: Buffer, new: Buffer, window_size: int, source_window_size: int, checksum: bool) -> bytes: ...
+def wasm_delta_decode(inst: WasmInstance, old: Buffer, delta: Buffer, max_output: int) -> bytes: ...
+def wasm_file_encoder_open(
+    inst: WasmInstance, old_path: str, new_path: str, out_path: str, window_size: int, source_window_size: int, checksum: bool
+) -> WasmResource: ...
+def wasm_file_decoder_open(inst: WasmInstance, old_path: str, delta_path: str, out_path: str, max_output: int) -> WasmResource: ...
+def wasm_file_step(op: WasmResource) -> tuple[int, int, bool]:
+    """One window: (done, total, finished)."""
+
+def wasm_json_parse(inst: WasmInstance, text: str | Buffer, max_depth: int, max_size: int) -> WasmResource: ...
+def wasm_document_get(doc: WasmResource, pointer: str) -> str | None: ...
+def wasm_document_kind(doc: WasmResource, pointer: str) -> str | None: ...
+def wasm_document_length(doc: WasmResource, pointer: str) -> int | None: ...
+def wasm_document_keys(doc: WasmResource, pointer: str) -> list[str] | None: ...
+def wasm_document_to_text(doc: WasmResource, pretty: bool) -> str: ...
+def wasm_schema_compile(
+    inst: WasmInstance, text: str | Buffer, draft_name: str | None, resources: list[tuple[str, str]], max_depth: int, max_size: int
+) -> WasmResource: ...
+def wasm_schema_validate(schema: WasmResource, doc: WasmResource) -> list[tuple[str, str, str]]: ...
+def wasm_schema_is_valid(schema: WasmResource, doc: WasmResource) -> bool: ...
+def wasm_json_binary(inst: WasmInstance, name: str, a: str | Buffer, b: str | Buffer, max_depth: int, max_size: int) -> str:
+    """`name` is diff, apply-patch or merge-patch."""
+
+def wasm_json_canonicalize(inst: WasmInstance, doc: str | Buffer, max_depth: int, max_size: int) -> str: ...
+def wasm_ndjson_open(
+    inst: WasmInstance, path: str, schema: WasmResource | None, fields: list[str], max_depth: int, max_size: int
+) -> WasmResource: ...
+def wasm_ndjson_next(reader: WasmResource, max_records: int) -> tuple[str, int, int, bool]:
+    """(results, records, bytes read, finished)."""
+
+def wasm_index_create(inst: WasmInstance, dimension: int, metric_name: str, storage_name: str) -> WasmResource: ...
+def wasm_index_from_bytes(inst: WasmInstance, data: Buffer) -> WasmResource: ...
+def wasm_index_add(index: WasmResource, vectors: Buffer, ids: Buffer) -> int: ...
+def wasm_index_search(index: WasmResource, queries: Buffer, k: int) -> bytes:
+    """Per query, min(k, len) records of id u64 and score f32."""
+
+def wasm_index_to_bytes(index: WasmResource) -> bytes: ...
+def wasm_similarity(inst: WasmInstance, a: Buffer, b: Buffer, dimension: int, metric_name: str) -> bytes: ...
 
 # Present when the module is built with the cargo feature `gpu` (the default in `make`).
 

@@ -2,7 +2,10 @@
 
 A backend is chosen by the ``backend=`` argument of a public class, else the
 environment variable ``OMS_ACCEL_BACKEND`` (``auto|wasm|native|python``), else
-the best that loads and offers the capability.
+the best that loads and offers the capability. The wasm backend runs on one
+of two hosts of the component (``host=``, else ``OMS_ACCEL_WASM_HOST``, else
+the best that loads: see `oms_accel._wasm`); ``backend="wasm/<host>"`` says
+both at once.
 """
 
 from __future__ import annotations
@@ -36,6 +39,43 @@ def _probe(name: BackendName) -> str | None:
 
 # A forked child probes again: what loads can differ there (see _wasm.runtime).
 os.register_at_fork(after_in_child=_probe.cache_clear)
+
+
+def host_report() -> dict[str, str | None]:
+    """Each host of the wasm backend (``rust``, ``wasmtime-py``) mapped to None
+    when it runs the component here, else to why it does not."""
+    from . import _wasm
+
+    return _wasm.host_report()
+
+
+def wasm_host(requested: str | None = None) -> str:
+    """The host the wasm backend runs on for `requested` (None: the
+    environment's choice, else the best that loads).
+
+    Raises:
+        AccelArgumentError: not a host name.
+        BackendUnavailableError: that host (or every host) does not load.
+    """
+    from . import _wasm
+
+    return _wasm.host_name(requested)
+
+
+def split_host(backend: str | None, host: str | None) -> tuple[str | None, str | None]:
+    """``backend="wasm/<host>"`` as ``("wasm", "<host>")``; anything else as given.
+
+    Raises:
+        AccelArgumentError: a host given twice, differently.
+    """
+    if backend is None or "/" not in backend:
+        return backend, host
+    name, _, named = backend.partition("/")
+    if host is not None and host != named:
+        raise AccelArgumentError(f"backend {backend!r} names host {named!r}, but host={host!r}")
+    if name.strip().lower() != "wasm":
+        raise AccelArgumentError(f"only the wasm backend has hosts, not {name!r}")
+    return name, named
 
 
 def backend_report() -> dict[str, str | None]:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__, _command
-from .backends import backend_report
+from .backends import backend_report, host_report
 from .delta import _cli as delta_cli
 from .json import _cli as json_cli
 from .vector import _cli as vector_cli
@@ -53,26 +53,27 @@ def _tour(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from ._wasm import runtime as rt
+    from . import _wasm
+    from ._wasm import component, runtime
 
     report = backend_report()
+    hosts = host_report()
     info: dict[str, Any] = {
         "version": __version__,
         "backends": {name: ("available" if why is None else f"unavailable: {why}") for name, why in report.items()},
-        "wasmtime": rt.wasmtime_version(),
-        "component": str(rt.component_path()),
-        "cache_dir": str(rt.cache_dir()),
-        "scratch_dir": rt.scratch_base(),
+        "wasm_hosts": {name: ("available" if why is None else f"unavailable: {why}") for name, why in hosts.items()},
+        "wasm_host": _wasm.host_name() if report["wasm"] is None else None,
+        "wasmtime_py": runtime.wasmtime_version(),
+        "component": str(component.component_path()),
+        "cache_dir": str(component.cache_dir()),
+        "scratch_dir": component.scratch_base(),
     }
     if report["wasm"] is None:
-        runtime = rt.get_runtime()
-        info["component_sha256"] = runtime.wasm_sha256
-        info["compiled_cache_file"] = str(runtime.cache_path) if runtime.cache_path else None
-    if report["native"] is None:
-        from . import _native
-
-        version, profile, target = _native.build_info()
-        info["native"] = f"{version} ({profile}, {target}), zstd {_native.ZSTD_VERSION}"
+        info["component_sha256"] = component.file_sha256(component.component_path())
+        for name, why in hosts.items():
+            if why is None:
+                loaded = runtime.get_runtime() if name == "wasmtime-py" else _rust_runtime()
+                info[f"compiled_cache_file ({name})"] = str(loaded.cache_path) if loaded.cache_path else None
     if args.json:
         print(json.dumps(info, indent=2))
     else:
@@ -85,6 +86,12 @@ def _info(args: argparse.Namespace) -> int:
             else:
                 print(f"{key:<{width}}  {value}")
     return 0
+
+
+def _rust_runtime() -> Any:
+    from ._wasm import rust
+
+    return rust.get_runtime()
 
 
 if __name__ == "__main__":

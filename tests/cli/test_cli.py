@@ -13,6 +13,8 @@ import pytest
 from oms_accel.cli import main
 from oms_accel.samples import document, edit
 
+from ..conftest import WASM_HOSTS, with_hosts
+
 OLD = document(300_000, seed=61)
 NEW = edit(OLD, 0.01, seed=62)
 
@@ -29,7 +31,7 @@ def cli(*args: str, **kw: object) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([exe, *args], check=False, capture_output=True, stdin=subprocess.DEVNULL, **kw)  # type: ignore[call-overload, no-any-return]
 
 
-@pytest.mark.parametrize("backend", ["native", "wasm", "python"])
+@pytest.mark.parametrize("backend", with_hosts(["native", "wasm", "python"]))
 def test_encode_decode_round_trip(files: Path, backend: str) -> None:
     assert (
         main(
@@ -194,7 +196,9 @@ def test_info(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["info", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["backends"]["wasm"] == "available"
-    assert info["wasmtime"].startswith("50.")
+    assert info["wasm_hosts"] == {h: "available" for h in ("rust", "wasmtime-py")}
+    assert info["wasm_host"] == WASM_HOSTS[0] == "rust"
+    assert info["wasmtime_py"].startswith("50.")
     assert len(info["component_sha256"]) == 64
     assert main(["info"]) == 0
     assert "cache_dir" in capsys.readouterr().out

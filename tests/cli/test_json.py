@@ -12,7 +12,9 @@ import oms_accel.json
 from oms_accel import backends
 from oms_accel.cli import main
 
-BACKENDS = backends.loaded(oms_accel.json.SUPPORTED_BACKENDS)
+from ..conftest import with_hosts
+
+BACKENDS = with_hosts(backends.loaded(oms_accel.json.SUPPORTED_BACKENDS))
 SCHEMA = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "array"}}, "required": ["a"]}
 
 

@@ -13,7 +13,9 @@ import oms_accel.vector
 from oms_accel import VectorIndex, backends
 from oms_accel.cli import main
 
-BACKENDS = backends.loaded(oms_accel.vector.SUPPORTED_BACKENDS)
+from ..conftest import with_hosts
+
+BACKENDS = with_hosts(backends.loaded(oms_accel.vector.SUPPORTED_BACKENDS))
 
 
 @pytest.fixture

@@ -36,10 +36,10 @@ def test_file_round_trip_with_progress(pair: tuple[str, str], versions: tuple[Pa
     assert size == (tmp_path / "d.vcdiff").stat().st_size
     assert seen[-1] == (len(expected), len(expected))
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
-    if backend == "wasm":
+    if backend.startswith("wasm"):
         assert len(seen) >= 3  # one report per 1 MiB window
     for other in ENCODERS:
-        out = tmp_path / f"out-{other}"
+        out = tmp_path / f"out-{other[0].replace('/', '-')}-{other[1]}"
         assert make(other).decode_file(old, tmp_path / "d.vcdiff", out) == len(expected)
         assert out.read_bytes() == expected
 

@@ -10,6 +10,8 @@ import pytest
 from oms_accel import DeltaEncoder, DeltaError
 from oms_accel.samples import document, edit
 
+from ..conftest import with_hosts
+
 OLD = document(200_000, seed=21)
 NEW = edit(OLD, 0.02, seed=22)
 BIG_OLD = document(20 << 20, seed=23)  # several 8 MiB windows, xdelta3 too
@@ -104,7 +106,7 @@ def test_we_decode_the_zstd_tool(encoder: DeltaEncoder, zstd_tool: str, tmp_path
     assert encoder.decode(old, d.read_bytes()) == new  # any encoder: the format is detected
 
 
-@pytest.mark.parametrize("maker", ["wasm", "python"])
+@pytest.mark.parametrize("maker", with_hosts(["wasm", "python"]))
 def test_xdelta3_library_decodes_the_portable_codecs(maker: str) -> None:
     from oms_accel import _native
 
@@ -112,7 +114,7 @@ def test_xdelta3_library_decodes_the_portable_codecs(maker: str) -> None:
     assert _native.xdelta3_decode(OLD, delta, len(NEW)) == NEW
 
 
-@pytest.mark.parametrize("reader", ["wasm", "python"])
+@pytest.mark.parametrize("reader", with_hosts(["wasm", "python"]))
 def test_portable_codecs_decode_the_xdelta3_library(reader: str, xdelta3: str, tmp_path: Path) -> None:
     delta = DeltaEncoder("native", method="xdelta3").encode(OLD, NEW)
     assert DeltaEncoder(reader, method="vcdiff").decode(OLD, delta) == NEW

@@ -17,10 +17,12 @@ import pytest
 import oms_accel.json
 from oms_accel import JsonProcessor, PatchError, SchemaError, backends
 
+from ..conftest import with_hosts
+
 SUITE = Path(__file__).parent.parent / "data" / "JSON-Schema-Test-Suite"
 PATCH_SUITE = Path(__file__).parent.parent / "data" / "json-patch-test-suite"
 DRAFTS = {"draft2020-12": "2020-12", "draft2019-09": "2019-09", "draft7": "7", "draft6": "6", "draft4": "4"}
-BACKENDS = backends.loaded(oms_accel.json.SUPPORTED_BACKENDS)
+BACKENDS = with_hosts(backends.loaded(oms_accel.json.SUPPORTED_BACKENDS))
 
 _NO_VOCABULARY = (
     "$vocabulary is not honoured: a custom meta-schema that leaves out the validation vocabulary still has "

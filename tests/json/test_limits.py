@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 import oms_accel.json
 from oms_accel import JsonError, JsonProcessor, LimitError, Limits, backends
 
-BACKENDS = backends.loaded(oms_accel.json.SUPPORTED_BACKENDS)
+from ..conftest import with_hosts
+
+BACKENDS = with_hosts(backends.loaded(oms_accel.json.SUPPORTED_BACKENDS))
 
 
 def nested(depth: int) -> str:

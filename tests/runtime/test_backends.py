@@ -6,7 +6,7 @@ import sys
 import pytest
 
 import oms_accel
-from oms_accel import BackendUnavailableError, DeltaEncoder
+from oms_accel import BackendUnavailableError, DeltaEncoder, JsonProcessor, VectorIndex
 from oms_accel.errors import AccelArgumentError
 
 
@@ -15,6 +15,43 @@ def test_every_backend_loads_after_setup() -> None:
     # either silently failed to load would skip half the suite.
     assert oms_accel.available_backends() == ["wasm", "native", "python"]
     assert all(why is None for why in oms_accel.backend_report().values())
+    assert oms_accel.host_report() == {"rust": None, "wasmtime-py": None}
+
+
+def test_the_rust_host_is_the_default_and_each_host_can_be_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OMS_ACCEL_WASM_HOST", raising=False)
+    assert DeltaEncoder("wasm").host == "rust"
+    assert DeltaEncoder("native").host is None  # only the wasm backend has a host
+    for host in ("rust", "wasmtime-py"):
+        made = [
+            DeltaEncoder("wasm", host=host).host,
+            DeltaEncoder(f"wasm/{host}").host,
+            JsonProcessor("wasm", host=host).host,
+            JsonProcessor(f"wasm/{host}").host,
+            VectorIndex(4, backend="wasm", host=host).host,
+        ]
+        assert made == [host] * 5
+        assert f"host={host!r}" in repr(DeltaEncoder(f"wasm/{host}"))
+        monkeypatch.setenv("OMS_ACCEL_WASM_HOST", host)
+        assert DeltaEncoder("wasm").host == host  # the environment decides
+        other = "rust" if host == "wasmtime-py" else "wasmtime-py"
+        assert DeltaEncoder("wasm", host=other).host == other  # the argument wins
+    # Both hosts run the same component: the same bytes out.
+    old, new = b"version one " * 999, b"version two " * 999
+    deltas = {DeltaEncoder(f"wasm/{h}").encode(old, new) for h in ("rust", "wasmtime-py")}
+    assert len(deltas) == 1
+
+
+def test_bad_host_choices_are_argument_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(AccelArgumentError, match="unknown wasm host 'jvm'"):
+        DeltaEncoder("wasm", host="jvm")
+    with pytest.raises(AccelArgumentError, match="only the wasm backend has hosts"):
+        DeltaEncoder("native/rust")
+    with pytest.raises(AccelArgumentError, match="names host"):
+        DeltaEncoder("wasm/rust", host="wasmtime-py")
+    monkeypatch.setenv("OMS_ACCEL_WASM_HOST", "nonsense")
+    with pytest.raises(AccelArgumentError):
+        DeltaEncoder("wasm")
 
 
 def test_monolith_names_are_the_real_classes() -> None:
@@ -53,7 +90,7 @@ def test_methods_and_backends_that_do_not_go_together() -> None:
         DeltaEncoder(method="bsdiff")  # type: ignore[arg-type]
 
 
-def test_without_the_native_module_vcdiff_still_works() -> None:
+def test_without_the_native_module_the_wasmtime_py_host_does_everything() -> None:
     # A subprocess in which oms_accel._native cannot be imported.
     code = (
         "import sys; sys.modules['oms_accel._native'] = None\n"
@@ -61,8 +98,21 @@ def test_without_the_native_module_vcdiff_still_works() -> None:
         "from oms_accel import DeltaEncoder, DeltaError, BackendUnavailableError\n"
         "assert oms_accel.available_backends() == ['wasm', 'python'], oms_accel.available_backends()\n"
         "assert 'native' in oms_accel.backend_report()['native']\n"
+        "report = oms_accel.host_report()\n"
+        "assert report['wasmtime-py'] is None and 'native module' in report['rust'], report\n"
         "enc = DeltaEncoder()\n"
-        "assert (enc.backend, enc.method) == ('wasm', 'vcdiff')\n"
+        "assert (enc.backend, enc.method, enc.host) == ('wasm', 'vcdiff', 'wasmtime-py')\n"
+        "try:\n"
+        "    DeltaEncoder('wasm/rust')\n"
+        "except BackendUnavailableError as e:\n"
+        "    assert 'native module' in str(e), e\n"
+        "else:\n"
+        "    raise AssertionError('the rust host without the native module')\n"
+        "doc = oms_accel.JsonProcessor().parse_large_document('{\"a\": [1, 2]}')\n"
+        "assert doc.get('/a/1') == 2\n"
+        "index = oms_accel.VectorIndex(2, backend='wasm')\n"
+        "index.add([[1, 0], [0, 1]])\n"
+        "assert int(index.search([0, 1], k=1)[0][0]) == 1\n"
         "old, new = b'version one ' * 1000, b'version two ' * 1000\n"
         "assert enc.decode(old, enc.encode(old, new)) == new\n"
         "zstd_delta = b'\\x28\\xb5\\x2f\\xfd' + bytes(20)\n"

@@ -1,5 +1,5 @@
-"""The component's life in Python: threads, traps, limits, the compile cache
-and the sandbox."""
+"""The component's life in Python, on each host: threads, traps, limits, the
+compile cache and the sandbox."""
 
 from __future__ import annotations
 
@@ -8,20 +8,48 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from oms_accel import AccelError, DeltaEncoder, DeltaError, LimitError, Limits
-from oms_accel._wasm import bindings
-from oms_accel._wasm import runtime as rt
+from oms_accel import AccelError, DeltaEncoder, LimitError, Limits
+from oms_accel._wasm import component as comp
 from oms_accel.samples import document, edit
+
+from ..conftest import WASM_HOSTS
 
 OLD = document(2 << 20, seed=41)
 NEW = edit(OLD, 0.01, seed=42)
 
+pytestmark = pytest.mark.skipif(not WASM_HOSTS, reason="no host runs the component here")
 
-def test_threads_calling_at_once() -> None:
-    enc = DeltaEncoder("wasm")
+
+@pytest.fixture(params=WASM_HOSTS)
+def host(request: pytest.FixtureRequest) -> str:
+    return request.param  # type: ignore[no-any-return]
+
+
+def runtime(host: str) -> Any:
+    """The host's process-wide runtime (each has `thread_instance` and `cache_path`)."""
+    if host == "rust":
+        from oms_accel._wasm import rust
+
+        return rust.get_runtime()
+    from oms_accel._wasm import runtime as rt
+
+    return rt.get_runtime()
+
+
+def alive(inst: Any) -> bool:
+    return bool(inst.alive) if hasattr(inst, "alive") else not inst.dead
+
+
+def wasm(host: str, **kw: Any) -> DeltaEncoder:
+    return DeltaEncoder(f"wasm/{host}", **kw)
+
+
+def test_threads_calling_at_once(host: str) -> None:
+    enc = wasm(host)
     expected = enc.encode(OLD, NEW)
     errors: list[BaseException] = []
     instances: set[int] = set()
@@ -32,7 +60,7 @@ def test_threads_calling_at_once() -> None:
                 delta = enc.encode(OLD, NEW)
                 assert delta == expected
                 assert enc.decode(OLD, delta) == NEW
-            instances.add(id(rt.get_runtime().thread_instance(enc.limits)))
+            instances.add(id(runtime(host).thread_instance(enc.limits)))
         except BaseException as e:
             errors.append(e)
 
@@ -45,8 +73,8 @@ def test_threads_calling_at_once() -> None:
     assert len(instances) == 6  # one store and instance per thread
 
 
-def test_out_of_memory_is_a_limit_error_and_the_next_call_works() -> None:
-    tiny = DeltaEncoder("wasm", limits=Limits(memory_bytes=40 << 20))
+def test_out_of_memory_is_a_limit_error_and_the_next_call_works(host: str) -> None:
+    tiny = wasm(host, limits=Limits(memory_bytes=40 << 20))
     big = os.urandom(36 << 20)
     with pytest.raises(LimitError, match="memory"):
         tiny.encode(big, big)
@@ -62,91 +90,110 @@ def test_out_of_memory_is_a_limit_error_and_the_next_call_works() -> None:
         raise AssertionError("no call succeeded after the out-of-memory error")
 
 
-def test_time_limit_interrupts_and_the_next_call_works() -> None:
-    slow = DeltaEncoder("wasm", limits=Limits(timeout_s=0.001))
+def test_time_limit_interrupts_and_the_next_call_works(host: str) -> None:
+    slow = wasm(host, limits=Limits(timeout_s=0.001))
     noise = os.urandom(48 << 20)
     with pytest.raises(LimitError, match="time limit"):
         slow.encode(noise[: 24 << 20], noise[24 << 20 :])
-    enc = DeltaEncoder("wasm")
+    enc = wasm(host)
     assert enc.decode(OLD, enc.encode(OLD, NEW)) == NEW
 
 
-def test_a_trap_kills_only_that_instance() -> None:
-    enc = DeltaEncoder("wasm")
+def test_a_trap_kills_only_that_instance(host: str) -> None:
+    enc = wasm(host)
     enc.encode(b"a", b"b")
-    healthy = rt.get_runtime().thread_instance(enc.limits)
+    healthy = runtime(host).thread_instance(enc.limits)
     limits = Limits(memory_bytes=1 << 30, timeout_s=0.001)
-    hurried = DeltaEncoder("wasm", limits=limits)
-    doomed = rt.get_runtime().thread_instance(limits)
+    hurried = wasm(host, limits=limits)
+    doomed = runtime(host).thread_instance(limits)
     noise = os.urandom(48 << 20)
     with pytest.raises(LimitError, match="time limit"):
         hurried.encode(noise[: 24 << 20], noise[24 << 20 :])
-    assert doomed.dead and not healthy.dead
-    assert not os.path.exists(doomed.scratch)  # its scratch directory is gone
-    fresh = rt.get_runtime().thread_instance(limits)
-    assert fresh is not doomed and not fresh.dead
-    assert rt.get_runtime().thread_instance(enc.limits) is healthy
+    assert not alive(doomed) and alive(healthy)
+    if host == "wasmtime-py":
+        assert not os.path.exists(doomed.scratch)  # its scratch directory is gone
+    fresh = runtime(host).thread_instance(limits)
+    assert fresh is not doomed and alive(fresh)
+    assert runtime(host).thread_instance(enc.limits) is healthy
+    assert hurried.decode(OLD, hurried.encode(OLD, NEW)) == NEW
 
 
-def test_sandbox_sees_only_its_scratch_directory() -> None:
-    inst = rt.get_runtime().thread_instance(Limits())
-    opts = bindings._record(window_size=0, source_window_size=0, checksum=True)
-    for path in ("/etc/passwd", "/scratch/../../etc/passwd", "../etc/passwd"):
+def test_sandbox_sees_only_what_is_preopened(host: str, tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"not for the guest")
+    paths = ["/etc/passwd", str(secret), f"{comp.GUEST_SCRATCH}/../../etc/passwd", "../etc/passwd", "/in0/../../etc/passwd"]
+    if host == "rust":
+        from oms_accel import _native
+
+        # An instance with one read-only input directory and a scratch one.
+        (tmp_path / "in").mkdir()
+        (tmp_path / "in" / "old").write_bytes(b"old")
+        (tmp_path / "out").mkdir()
+        inst = _native.WasmInstance(
+            runtime(host).native, 64 << 20, 5.0, [(str(tmp_path / "in"), "/in0", False), (str(tmp_path / "out"), "/scratch", True)]
+        )
+
+        def open_(old: str, new: str, out: str) -> Any:
+            return _native.wasm_file_encoder_open(inst, old, new, out, 0, 0, True)
+
+        # The input directory is read-only: no output may be written there.
         with pytest.raises(AccelError) as e:
-            bindings._call(inst, bindings.DELTA, "encode-file", [path, path, "/scratch/out", opts], DeltaError)
+            open_("/in0/old", "/in0/old", "/in0/out")
         assert e.value.code == "io"
+        assert sorted(p.name for p in (tmp_path / "in").iterdir()) == ["old"]
+    else:
+        from oms_accel._wasm import bindings
+
+        inst = runtime(host).thread_instance(Limits())
+        opts = bindings._record(window_size=0, source_window_size=0, checksum=True)
+
+        def open_(old: str, new: str, out: str) -> Any:
+            return bindings._call(inst, bindings.DELTA, "encode-file", [old, new, out, opts], AccelError)
+
+    for path in paths:
+        with pytest.raises(AccelError) as e:
+            open_(path, path, f"{comp.GUEST_SCRATCH}/out")
+        assert e.value.code == "io", path
 
 
-def test_guest_error_does_not_kill_the_instance() -> None:
-    enc = DeltaEncoder("wasm")
+def test_guest_error_does_not_kill_the_instance(host: str) -> None:
+    enc = wasm(host)
     with pytest.raises(AccelError):
         enc.decode(b"", b"garbage")
-    inst = rt.get_runtime().thread_instance(enc.limits)
-    assert not inst.dead
+    assert alive(runtime(host).thread_instance(enc.limits))
 
 
-def _info_in_subprocess(cache: Path) -> str:
-    env = dict(os.environ, OMS_ACCEL_CACHE_DIR=str(cache))
+def _cache_in_subprocess(host: str, cache: Path) -> str:
+    env = dict(os.environ, OMS_ACCEL_CACHE_DIR=str(cache), OMS_ACCEL_WASM_HOST=host)
+    module = "rust" if host == "rust" else "runtime"
     code = (
-        "from oms_accel import DeltaEncoder\nfrom oms_accel._wasm import runtime as rt\n"
-        "DeltaEncoder('wasm').encode(b'a', b'b')\n"
-        "print(rt.get_runtime().cache_path)\n"
+        f"from oms_accel import DeltaEncoder\nfrom oms_accel._wasm import {module} as m\n"
+        "DeltaEncoder('wasm').encode(b'a', b'b')\nprint(m.get_runtime().cache_path)\n"
     )
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    return subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout.strip()
 
 
-def test_compiled_component_is_cached_and_a_corrupt_cache_is_replaced(
-    tmp_path: Path,
-) -> None:
-    cached = Path(_info_in_subprocess(tmp_path))
+def test_compiled_component_is_cached_and_a_corrupt_cache_is_replaced(host: str, tmp_path: Path) -> None:
+    cached = Path(_cache_in_subprocess(host, tmp_path))
     assert cached.parent == tmp_path and cached.is_file()
     good = cached.read_bytes()
-    assert _info_in_subprocess(tmp_path) == str(cached)  # loaded from the cache
+    assert _cache_in_subprocess(host, tmp_path) == str(cached)  # loaded from the cache
     cached.write_bytes(good[: len(good) // 2])  # a torn write
-    assert _info_in_subprocess(tmp_path) == str(cached)
+    assert _cache_in_subprocess(host, tmp_path) == str(cached)
     assert cached.read_bytes() == good  # recompiled, atomically replaced
     # The compiled component and its checksum, no temporary left.
     assert sorted(p.name for p in tmp_path.iterdir()) == [cached.name, cached.with_suffix(".sha256").name]
 
 
-def test_cache_key_changes_with_the_component(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OMS_ACCEL_CACHE_DIR", str(tmp_path))
-    runtime = rt.get_runtime()
-    key = runtime._cache_file()
-    runtime.wasm_sha256 = "0" * 64
-    try:
-        assert runtime._cache_file() != key
-    finally:
-        runtime.wasm_sha256 = rt.hashlib.sha256(rt.component_path().read_bytes()).hexdigest()
+def test_each_host_has_its_own_cache_key() -> None:
+    # Code compiled by one wasmtime must never be handed to another.
+    sha = "0" * 64
+    keys = {comp.cache_file(sha, "wasmtime-py=50.0.1;x"), comp.cache_file(sha, "rust=0.1.0;x")}
+    assert len(keys) == 2
+    assert comp.cache_file("1" * 64, "rust=0.1.0;x") not in keys
 
 
-def test_a_trap_under_faulthandler_does_not_kill_the_process() -> None:
+def test_a_trap_under_faulthandler_does_not_kill_the_process(host: str) -> None:
     # faulthandler enabled after the engine exists owns SIGILL/SIGSEGV; a
     # signal-based trap would then end the process. Ours are explicit checks.
     code = (
@@ -165,7 +212,10 @@ def test_a_trap_under_faulthandler_does_not_kill_the_process() -> None:
         "        traps += 1\n"
         "print('alive', traps)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
+    env = dict(os.environ, OMS_ACCEL_WASM_HOST=host)
+    out = subprocess.run(
+        [sys.executable, "-X", "faulthandler", "-c", code], env=env, check=False, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[0] == "alive"
     assert int(out.stdout.split()[1]) >= 1

@@ -11,9 +11,10 @@ import oms_accel.vector
 from oms_accel import VectorIndex, backends, gpu_adapter
 from oms_accel.vector import _gpu as _vector_gpu
 
+from ..conftest import with_hosts
 from .test_vectors import METRICS, assert_matches, data, reference
 
-BACKENDS = backends.loaded(oms_accel.vector.SUPPORTED_BACKENDS)
+BACKENDS = with_hosts(backends.loaded(oms_accel.vector.SUPPORTED_BACKENDS))
 
 
 def test_an_adapter_is_found() -> None:

@@ -17,13 +17,15 @@ import oms_accel.vector
 from oms_accel import AccelArgumentError, AccelError, VectorError, VectorIndex, backends, similarity
 from oms_accel._wasm import bindings
 
-BACKENDS = backends.loaded(oms_accel.vector.SUPPORTED_BACKENDS)
+from ..conftest import is_wasm, with_hosts
+
+BACKENDS = with_hosts(backends.loaded(oms_accel.vector.SUPPORTED_BACKENDS))
 METRICS = ["cosine", "dot", "l2"]
 
 
 def make(backend: str, dim: int, metric: str = "cosine", dtype: str = "f32") -> VectorIndex:
     # Two shards on wasm, so that every search merges.
-    threads = 2 if backend == "wasm" else None
+    threads = 2 if is_wasm(backend) else None
     return VectorIndex(dim, metric, dtype, backend, threads=threads)  # type: ignore[arg-type]
 
 
@@ -143,7 +145,7 @@ def test_files_load_on_every_backend(tmp_path: Path, dtype: str, metric: str) ->
         index = make(saver, 16, metric, dtype)
         index.add(m[:60])
         index.add(m[60:], ids=np.arange(1000, 1060))
-        path = tmp_path / f"{saver}.idx"
+        path = tmp_path / f"{saver.replace('/', '-')}.idx"
         index.save(path)
         results[saver] = [list(x) for x in index.search(q, 7)]
         for loader in BACKENDS:
@@ -155,9 +157,9 @@ def test_files_load_on_every_backend(tmp_path: Path, dtype: str, metric: str) ->
             # New ids continue after the largest loaded one.
             back.add(m[:1])
             assert max(back.search(m[0], len(back))[0]) == 1060
-    if len(BACKENDS) == 2:
-        # Both backends store the same rows: f32 bit for bit up to normalization rounding.
-        assert results["wasm"][0] == results["python"][0]
+    # Every backend and host stores the same rows: the same ids, f32 bit for
+    # bit up to normalization rounding.
+    assert all(r[0] == results["python"][0] for r in results.values())
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -244,10 +246,10 @@ def test_inputs_from_files_and_lists_without_numpy(tmp_path: Path, backend: str,
     assert isinstance(sim, list) and len(sim) == 2 and len(sim[0]) == 3
 
 
-@pytest.mark.skipif("wasm" not in BACKENDS, reason="the component is not built")
+@pytest.mark.skipif("wasm/wasmtime-py" not in BACKENDS, reason="the wasmtime-py host does not run here")
 def test_large_batches_cross_through_files(monkeypatch: pytest.MonkeyPatch) -> None:
     m = data(100, 16)
-    index = make("wasm", 16, "l2")
+    index = make("wasm/wasmtime-py", 16, "l2")
     index.add(m)
     by_hex = index.search_batch(m[:9], 5)
     monkeypatch.setattr(bindings, "HEX_LIMIT", 0)
@@ -268,11 +270,11 @@ def test_similarity_is_every_pair(backend: str, metric: str) -> None:
         similarity(a, data(3, 5), metric, backend=backend)
 
 
-@pytest.mark.skipif("wasm" not in BACKENDS, reason="the component is not built")
-def test_memory_limit_is_a_limit_error_and_the_index_stays_usable() -> None:
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if is_wasm(b)])
+def test_memory_limit_is_a_limit_error_and_the_index_stays_usable(backend: str) -> None:
     from oms_accel import LimitError, Limits
 
-    index = VectorIndex(256, "l2", backend="wasm", threads=1, limits=Limits(memory_bytes=32 << 20))
+    index = VectorIndex(256, "l2", backend=backend, threads=1, limits=Limits(memory_bytes=32 << 20))
     small = data(100, 256)
     index.add(small)
     with pytest.raises(LimitError, match="out of memory"):

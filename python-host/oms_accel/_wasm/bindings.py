@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import AccelError, DeltaError, JsonError, VectorError, from_code
 from ..limits import Limits
 from . import runtime as rt
-from .host import Buffer, DocumentHandle, EncodeOptions, ParseOptions, Progress, SchemaHandle
+from .host import Buffer, DocumentHandle, EncodeOptions, ParseOptions, Progress, SchemaHandle, Text, as_str, is_text
 
 PACKAGE = "oms:accel"
 VERSION = "0.2.0"
@@ -230,18 +230,18 @@ class _Schema(_Handle):
         super().__init__(inst, handle)
         self.options = options
 
-    def _doc(self, doc: DocumentHandle | str) -> _Document:
+    def _doc(self, doc: DocumentHandle | Text) -> _Document:
         """`doc` as a handle in this schema's instance (parsed there if need be)."""
         if isinstance(doc, _Document) and doc.inst is self.inst:
             return doc
-        return _parse(self.inst, doc if isinstance(doc, str) else doc.to_text(False), self.options)
+        return _parse(self.inst, as_str(doc) if is_text(doc) else doc.to_text(False), self.options)  # type: ignore[arg-type, union-attr]
 
-    def validate(self, doc: DocumentHandle | str) -> list[tuple[str, str, str]]:
+    def validate(self, doc: DocumentHandle | Text) -> list[tuple[str, str, str]]:
         d = self._doc(doc)
         found = _call(self.inst, JSON, "[method]schema.validate", [self.handle, d.handle], JsonError)
         return [(str(_field(v, "instance-path")), str(_field(v, "schema-path")), str(v.message)) for v in found]
 
-    def is_valid(self, doc: DocumentHandle | str) -> bool:
+    def is_valid(self, doc: DocumentHandle | Text) -> bool:
         d = self._doc(doc)
         return bool(_call(self.inst, JSON, "[method]schema.is-valid", [self.handle, d.handle], JsonError))
 
@@ -349,8 +349,8 @@ class WasmtimePyHost:
 
     # --- json ---
 
-    def json_parse(self, limits: Limits, text: str, options: ParseOptions) -> DocumentHandle:
-        return _parse(self._instance(limits), text, options)
+    def json_parse(self, limits: Limits, text: Text, options: ParseOptions) -> DocumentHandle:
+        return _parse(self._instance(limits), as_str(text), options)
 
     def json_compile(
         self, limits: Limits, text: str, draft: str | None, resources: Sequence[tuple[str, str]], options: ParseOptions
@@ -358,20 +358,21 @@ class WasmtimePyHost:
         inst = self._instance(limits)
         return _Schema(inst, _compile(inst, text, draft, resources, options), options)
 
-    def json_diff(self, limits: Limits, a: str, b: str, options: ParseOptions) -> str:
+    def json_diff(self, limits: Limits, a: Text, b: Text, options: ParseOptions) -> str:
         return self._text_call(limits, "diff", a, b, options)
 
-    def json_apply_patch(self, limits: Limits, doc: str, patch: str, options: ParseOptions) -> str:
+    def json_apply_patch(self, limits: Limits, doc: Text, patch: Text, options: ParseOptions) -> str:
         return self._text_call(limits, "apply-patch", doc, patch, options)
 
-    def json_merge_patch(self, limits: Limits, doc: str, patch: str, options: ParseOptions) -> str:
+    def json_merge_patch(self, limits: Limits, doc: Text, patch: Text, options: ParseOptions) -> str:
         return self._text_call(limits, "merge-patch", doc, patch, options)
 
-    def json_canonicalize(self, limits: Limits, doc: str, options: ParseOptions) -> str:
-        return str(_call(self._instance(limits), JSON, "canonicalize", [doc, _parse_options(options)], JsonError))
+    def json_canonicalize(self, limits: Limits, doc: Text, options: ParseOptions) -> str:
+        args = [as_str(doc), _parse_options(options)]
+        return str(_call(self._instance(limits), JSON, "canonicalize", args, JsonError))
 
-    def _text_call(self, limits: Limits, name: str, a: str, b: str, options: ParseOptions) -> str:
-        return str(_call(self._instance(limits), JSON, name, [a, b, _parse_options(options)], JsonError))
+    def _text_call(self, limits: Limits, name: str, a: Text, b: Text, options: ParseOptions) -> str:
+        return str(_call(self._instance(limits), JSON, name, [as_str(a), as_str(b), _parse_options(options)], JsonError))
 
     def json_ndjson(
         self,

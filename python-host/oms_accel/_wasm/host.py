@@ -1,6 +1,5 @@
 """What a host of the component offers the wasm backends: the contract that
-every host (wasmtime-py's `bindings` today; a Rust host inside the native
-module next) implements whole.
+every host (wasmtime-py's `bindings`, the Rust host `rust`) implements whole.
 
 The backends (``delta/_wasm.py``, ``json/_wasm.py``, ``vector/_wasm.py``)
 speak only this: Python values in, Python values out, errors already raised
@@ -16,6 +15,24 @@ from typing import NamedTuple, Protocol
 from ..limits import Limits
 
 Buffer = bytes | memoryview
+#: JSON text: a ``str``, or UTF-8 bytes that a host may hand the guest as
+#: they are (the Rust host does; wasmtime-py's needs a ``str``).
+Text = str | bytes | bytearray | memoryview
+
+
+def is_text(value: object) -> bool:
+    return isinstance(value, str | bytes | bytearray | memoryview)
+
+
+def as_str(text: Text) -> str:
+    """`text` as a ``str`` (invalid UTF-8 is a JsonError at its position)."""
+    if isinstance(text, str):
+        return text
+    from ..json._backend import decode_utf8
+
+    return decode_utf8(text)
+
+
 #: Called with (done, total) as a file operation goes.
 Progress = Callable[[int, int], None]
 
@@ -48,12 +65,12 @@ class DocumentHandle(Protocol):
 class SchemaHandle(Protocol):
     """A schema compiled inside the component."""
 
-    def validate(self, doc: DocumentHandle | str) -> list[tuple[str, str, str]]:
+    def validate(self, doc: DocumentHandle | Text) -> list[tuple[str, str, str]]:
         """(instance path, schema path, message) of each violation by `doc`
         (a handle, or JSON text parsed for the occasion)."""
         ...
 
-    def is_valid(self, doc: DocumentHandle | str) -> bool: ...
+    def is_valid(self, doc: DocumentHandle | Text) -> bool: ...
 
     @property
     def alive(self) -> bool:
@@ -96,14 +113,14 @@ class Host(Protocol):
     ) -> int: ...
 
     # --- json ---
-    def json_parse(self, limits: Limits, text: str, options: ParseOptions) -> DocumentHandle: ...
+    def json_parse(self, limits: Limits, text: Text, options: ParseOptions) -> DocumentHandle: ...
     def json_compile(
         self, limits: Limits, text: str, draft: str | None, resources: Sequence[tuple[str, str]], options: ParseOptions
     ) -> SchemaHandle: ...
-    def json_diff(self, limits: Limits, a: str, b: str, options: ParseOptions) -> str: ...
-    def json_apply_patch(self, limits: Limits, doc: str, patch: str, options: ParseOptions) -> str: ...
-    def json_merge_patch(self, limits: Limits, doc: str, patch: str, options: ParseOptions) -> str: ...
-    def json_canonicalize(self, limits: Limits, doc: str, options: ParseOptions) -> str: ...
+    def json_diff(self, limits: Limits, a: Text, b: Text, options: ParseOptions) -> str: ...
+    def json_apply_patch(self, limits: Limits, doc: Text, patch: Text, options: ParseOptions) -> str: ...
+    def json_merge_patch(self, limits: Limits, doc: Text, patch: Text, options: ParseOptions) -> str: ...
+    def json_canonicalize(self, limits: Limits, doc: Text, options: ParseOptions) -> str: ...
     def json_ndjson(
         self,
         limits: Limits,

@@ -3,8 +3,8 @@ calls in it. It knows nothing of the component's exports; `bindings` names
 them.
 
 - One Engine per process, with a fixed Config; the compiled component is cached
-  on disk, keyed by the component's sha256, the wasmtime version and the engine
-  settings, and replaced atomically when it does not match.
+  on disk (`component.load_cached`, keyed by the component's sha256, the
+  wasmtime-py version and the engine settings).
 - One Store + instance per thread (a Store is not thread-safe; wasm calls release
   the GIL, so threads run in parallel). After a trap the instance is dropped and
   the next call builds a fresh one.
@@ -26,8 +26,6 @@ docs/architecture.md describes the data plane and the life of an instance.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import importlib.resources
 import os
 import shutil
 import tempfile
@@ -40,44 +38,11 @@ from typing import Any
 
 from ..errors import AccelError, LimitError
 from ..limits import Limits
+from . import component as comp
 
-WASM_NAME = "oms_accel.wasm"
-ENV_WASM = "OMS_ACCEL_WASM"
-ENV_CACHE = "OMS_ACCEL_CACHE_DIR"
-ENV_SCRATCH = "OMS_ACCEL_SCRATCH_DIR"
 TICK_S = 0.02
 #: Engine settings that change compiled code; part of the cache key.
 ENGINE_SETTINGS = "epoch_interruption=1;opt=speed;signals_based_traps=0"
-#: Compiled components kept in the cache (one per component build and engine).
-CACHE_KEEP = 4
-
-
-def component_path() -> Path:
-    """Where the component is: ``$OMS_ACCEL_WASM``, else the package data."""
-    override = os.environ.get(ENV_WASM)
-    if override:
-        return Path(override)
-    return Path(str(importlib.resources.files("oms_accel").joinpath(WASM_NAME)))
-
-
-def cache_dir() -> Path:
-    """Where compiled components are cached."""
-    override = os.environ.get(ENV_CACHE)
-    if override:
-        return Path(override)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "oms-accel"
-
-
-def scratch_base() -> str:
-    """Parent of the per-instance scratch directories: tmpfs where there is one."""
-    override = os.environ.get(ENV_SCRATCH)
-    if override:
-        return override
-    shm = "/dev/shm"
-    if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK):
-        return shm
-    return tempfile.gettempdir()
 
 
 def wasmtime_version() -> str | None:
@@ -141,7 +106,7 @@ def get_runtime() -> Runtime:
             if _runtime_error is not None:
                 raise AccelError(_runtime_error, "unavailable")
             try:
-                _runtime = Runtime(component_path())
+                _runtime = Runtime(comp.component_path())
             except AccelError as e:
                 _runtime_error = str(e)
                 raise
@@ -168,10 +133,22 @@ class Runtime:
         # reporter) would turn into the death of the whole Python process.
         config.signals_based_traps = False
         self.engine = wasmtime.Engine(config)
-        wasm = wasm_path.read_bytes()
-        self.wasm_sha256 = hashlib.sha256(wasm).hexdigest()
-        self.cache_path: Path | None = None
-        self.component = self._load_compiled(wasm)
+        self.wasm_sha256 = comp.file_sha256(wasm_path)
+        Component = wasmtime.component.Component
+
+        def compile() -> Any:
+            try:
+                return Component.from_file(self.engine, str(wasm_path))
+            except wasmtime.WasmtimeError as e:
+                raise AccelError(f"the component does not compile: {e}") from None
+
+        self.component, self.cache_path = comp.load_cached(
+            self._cache_file(),
+            lambda path: Component.deserialize_file(self.engine, path),
+            compile,
+            lambda c: c.serialize(),
+            (wasmtime.WasmtimeError,),
+        )
         self.linker = wasmtime.component.Linker(self.engine)
         self.linker.add_wasip2()
         self._instantiate_lock = threading.Lock()
@@ -187,40 +164,7 @@ class Runtime:
             time.sleep(TICK_S)
 
     def _cache_file(self) -> Path:
-        key = hashlib.sha256(f"{self.wasm_sha256};wasmtime={wasmtime_version()};{ENGINE_SETTINGS}".encode()).hexdigest()
-        return cache_dir() / f"component-{key[:32]}.cwasm"
-
-    def _load_compiled(self, wasm: bytes) -> Any:
-        """Deserializes the cached compilation if it is intact and matches, else
-        compiles and atomically replaces the cache file.
-
-        The cache is the raw serialized component, which wasmtime maps from the
-        file without a copy in Python (it is tens of MB), beside a sidecar with
-        its sha256, checked in streaming before it is trusted."""
-        Component = self._wasmtime.component.Component
-        path = self._cache_file()
-        sidecar = path.with_suffix(".sha256")
-        with contextlib.suppress(OSError, self._wasmtime.WasmtimeError, ValueError):
-            expected = sidecar.read_text().strip()
-            with open(path, "rb") as f:
-                actual = hashlib.file_digest(f, "sha256").hexdigest()
-            if actual == expected:
-                component = Component.deserialize_file(self.engine, str(path))
-                self.cache_path = path
-                return component
-        try:
-            component = Component(self.engine, wasm)
-        except self._wasmtime.WasmtimeError as e:
-            raise AccelError(f"the component does not compile: {e}") from None
-        with contextlib.suppress(OSError):
-            payload = component.serialize()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Either file may be replaced first: a mismatch only means a recompile.
-            _atomic_write(path, payload)
-            _atomic_write(sidecar, hashlib.sha256(payload).hexdigest().encode())
-            self.cache_path = path
-            _prune_cache(path.parent, keep=path)
-        return component
+        return comp.cache_file(self.wasm_sha256, f"wasmtime-py={wasmtime_version()};{ENGINE_SETTINGS}")
 
     def new_instance(self, limits: Limits, read_only_dirs: Sequence[str] = ()) -> Instance:
         """A fresh store and instance; `read_only_dirs` are preopened as /in0, /in1, ..."""
@@ -248,7 +192,7 @@ class Instance:
         wasmtime = runtime._wasmtime
         self._runtime = runtime
         self._wasmtime = wasmtime
-        self.scratch = tempfile.mkdtemp(prefix="oms-accel-", dir=scratch_base())
+        self.scratch = tempfile.mkdtemp(prefix="oms-accel-", dir=comp.scratch_base())
         self._finalizer = weakref.finalize(self, _remove_scratch, self.scratch, os.getpid())
         self.generation = _generation
         self._stderr = bytearray()
@@ -257,7 +201,7 @@ class Instance:
         # thread may be used from another, and a Store is not thread-safe.
         self.lock = threading.RLock()
         wasi = wasmtime.WasiConfig()
-        wasi.preopen_dir(self.scratch, "/scratch")
+        wasi.preopen_dir(self.scratch, comp.GUEST_SCRATCH)
         for i, d in enumerate(read_only_dirs):
             wasi.preopen_dir(d, f"/in{i}", False)
         wasi.stderr_custom = self._capture_stderr
@@ -351,38 +295,12 @@ def _remove_scratch(path: str, owner: int) -> None:
         shutil.rmtree(path, True)
 
 
-def _atomic_write(path: Path, data: bytes | bytearray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-
-
-def _prune_cache(directory: Path, keep: Path) -> None:
-    """Removes all but the CACHE_KEEP newest compiled components (each is tens of MB)."""
-    with contextlib.suppress(OSError):
-        entries = sorted(directory.glob("component-*.cwasm"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in [p for p in entries if p != keep][CACHE_KEEP - 1 :]:
-            old.unlink(missing_ok=True)
-            old.with_suffix(".sha256").unlink(missing_ok=True)
-
-
 @contextlib.contextmanager
 def file_instance(limits: Limits, paths: Sequence[str]) -> Iterator[tuple[Instance, list[str]]]:
     """A one-off instance that can read `paths` (through read-only preopens of
     their directories); yields it with the guest paths of `paths`."""
     mark_file_io()
-    dirs: list[str] = []
-    guest: list[str] = []
-    for p in paths:
-        d, base = os.path.split(os.path.abspath(p))
-        if d not in dirs:
-            dirs.append(d)
-        guest.append(f"/in{dirs.index(d)}/{base}")
+    dirs, guest = comp.input_dirs(paths)
     inst = get_runtime().new_instance(limits, dirs)
     try:
         yield inst, guest

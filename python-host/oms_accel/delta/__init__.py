@@ -108,16 +108,19 @@ class DeltaEncoder:
     Args:
         backend: ``"native"``, ``"wasm"`` (the sandboxed component), ``"python"``,
             ``"auto"`` or None (the ``OMS_ACCEL_BACKEND`` environment variable,
-            else the best that loads).
+            else the best that loads); ``"wasm/<host>"`` also names the host.
         method: ``"vcdiff"`` (wasm or python), ``"xdelta3"`` or ``"zstd"`` (native),
             or ``"auto"``: the backend's default (zstd on native, else vcdiff).
         level: the zstd compression level (method ``"zstd"``).
         limits: memory, time and output-size limits (defaults: `Limits()`).
         window_size: bytes of the new version per VCDIFF window (default 8 MiB).
         checksum: store an Adler-32 checksum of each VCDIFF window, as xdelta3 does.
+        host: the wasm backend's host: ``"rust"`` (inside the native module),
+            ``"wasmtime-py"``, or None (``OMS_ACCEL_WASM_HOST``, else the best
+            that loads). The attribute `host` says which runs (None off wasm).
 
     Raises:
-        AccelArgumentError: an unknown backend or method.
+        AccelArgumentError: an unknown backend, host or method.
         BackendUnavailableError: the backend does not load here or lacks the method.
     """
 
@@ -130,7 +133,9 @@ class DeltaEncoder:
         limits: Limits | None = None,
         window_size: int | None = None,
         checksum: bool = True,
+        host: str | None = None,
     ) -> None:
+        backend, host = backends.split_host(backend, host)
         if method not in METHODS:
             raise AccelArgumentError(f"unknown method {method!r}: expected one of {', '.join(METHODS)}")
         offering = tuple(b for b in SUPPORTED_BACKENDS if method == "auto" or method in BACKEND_METHODS[b])
@@ -141,13 +146,17 @@ class DeltaEncoder:
         self.limits = limits or Limits()
         self.window_size = window_size or 0
         self.checksum = checksum
-        self._settings = Settings(self.limits, level, self.window_size, checksum)
+        #: The wasm backend's host; None on the other backends (whose VCDIFF
+        #: decoding, where it falls to the component, runs on `host` as given).
+        self.host: str | None = backends.wasm_host(host) if self.backend == "wasm" else None
+        self._settings = Settings(self.limits, level, self.window_size, checksum, self.host or host)
         self._encoder = _codec(self.backend, self.method, self._settings)
         #: The decoder of each format, made on first use.
         self._decoders: dict[Format, Codec] = {self._encoder.format: self._encoder}
 
     def __repr__(self) -> str:
-        return f"DeltaEncoder(backend={self.backend!r}, method={self.method!r})"
+        host = f", host={self.host!r}" if self.backend == "wasm" else ""
+        return f"DeltaEncoder(backend={self.backend!r}, method={self.method!r}{host})"
 
     def _decoder(self, fmt: Format) -> Codec:
         codec = self._decoders.get(fmt)

@@ -30,6 +30,8 @@ class Settings:
     window_size: int
     #: Store an Adler-32 checksum of each VCDIFF window.
     checksum: bool
+    #: The wasm backend's host (see `oms_accel._wasm`); None: the default.
+    host: str | None = None
 
 
 class Codec(Protocol):

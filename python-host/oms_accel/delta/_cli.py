@@ -40,7 +40,9 @@ def add_parser(sub: Any) -> None:
 
 def _encoder(args: argparse.Namespace, **limits: Any) -> DeltaEncoder:
     method: Method = getattr(args, "method", "auto")
-    return DeltaEncoder(args.backend, method=method, level=getattr(args, "level", 3), limits=Limits(timeout_s=args.timeout, **limits))
+    return DeltaEncoder(
+        args.backend, method=method, level=getattr(args, "level", 3), limits=Limits(timeout_s=args.timeout, **limits), host=args.host
+    )
 
 
 def _encode(args: argparse.Namespace) -> int:

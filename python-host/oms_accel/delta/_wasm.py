@@ -17,7 +17,7 @@ class Vcdiff:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._host = get_host()
+        self._host = get_host(settings.host)
         self._options = EncodeOptions(settings.window_size, 0, settings.checksum)
 
     def encode(self, old: Buffer, new: Buffer) -> bytes:

@@ -23,7 +23,7 @@ from .. import backends
 from .._files import PathLike, byte_views, require_file
 from ..errors import AccelArgumentError
 from ..limits import Limits
-from ._backend import MISSING, Arg, DocumentImpl, JsonBackend, SchemaImpl, SchemaSource, decode_utf8
+from ._backend import MISSING, Arg, DocumentImpl, JsonBackend, SchemaImpl, SchemaSource
 
 SUPPORTED_BACKENDS: tuple[backends.BackendName, ...] = ("wasm", "python")
 DraftName = Literal["4", "6", "7", "2019-09", "2020-12"]
@@ -141,15 +141,28 @@ class JsonProcessor:
             is the largest document (or NDJSON record) accepted, in bytes of UTF-8.
         max_depth: the deepest nesting of arrays and objects accepted (every
             backend, every operation).
+        host: the wasm backend's host, ``"rust"`` or ``"wasmtime-py"`` (default:
+            ``OMS_ACCEL_WASM_HOST``, else the best that loads); ``backend=
+            "wasm/<host>"`` says the same. The attribute `host` says which runs.
     """
 
-    def __init__(self, backend: str | None = None, *, limits: Limits | None = None, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+    def __init__(
+        self,
+        backend: str | None = None,
+        *,
+        limits: Limits | None = None,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        host: str | None = None,
+    ) -> None:
         if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
             raise AccelArgumentError(f"max_depth must be a positive integer, not {max_depth!r}")
+        backend, host = backends.split_host(backend, host)
         self.backend: backends.BackendName = backends.resolve(backend, SUPPORTED_BACKENDS, "JSON processing")
+        #: The wasm backend's host (None on the other backends).
+        self.host: str | None = backends.wasm_host(host) if self.backend == "wasm" else None
         self.limits = limits or Limits()
         self.max_depth = max_depth
-        self._backend = _make_backend(self.backend, self.limits, max_depth)
+        self._backend = _make_backend(self.backend, self.host, self.limits, max_depth)
         from . import _python
 
         # Python values of text arguments, for the backends that work on values.
@@ -158,7 +171,8 @@ class JsonProcessor:
         self._schemas_lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"JsonProcessor(backend={self.backend!r})"
+        host = f", host={self.host!r}" if self.host else ""
+        return f"JsonProcessor(backend={self.backend!r}{host})"
 
     def _arg(self, value: Any) -> Arg:
         return Arg(value, self._parse_value)
@@ -173,18 +187,17 @@ class JsonProcessor:
             JsonError: not valid JSON (with ``line``, ``column`` and ``offset``).
             LimitError: deeper than ``max_depth`` or larger than ``limits.max_input_bytes``.
         """
-        return Document(self._backend.parse(self._text_of(data)), self.backend)
-
-    def _text_of(self, data: Any) -> str:
-        if isinstance(data, str):
-            return data
+        # Bytes go to the backend undecoded: the Rust host hands them to the
+        # guest as they are; the others decode them (`decode_utf8`).
+        if isinstance(data, str | bytes):
+            return Document(self._backend.parse(data), self.backend)
         if isinstance(data, os.PathLike):
             with open(require_file(data), "rb") as f:
-                return decode_utf8(f.read())
+                return Document(self._backend.parse(f.read()), self.backend)
         if isinstance(data, Document):
-            return data.to_text()
+            return Document(self._backend.parse(data.to_text()), self.backend)
         with byte_views(data=data) as (view,):
-            return decode_utf8(view)
+            return Document(self._backend.parse(view), self.backend)
 
     # --- schemas ---
 
@@ -263,11 +276,11 @@ class JsonProcessor:
             yield _record(raw)
 
 
-def _make_backend(name: backends.BackendName, limits: Limits, max_depth: int) -> JsonBackend:
+def _make_backend(name: backends.BackendName, host: str | None, limits: Limits, max_depth: int) -> JsonBackend:
     if name == "wasm":
         from . import _wasm
 
-        return _wasm.Backend(limits, limits.max_input_bytes, max_depth)
+        return _wasm.Backend(host, limits, limits.max_input_bytes, max_depth)
     from . import _python
 
     return _python.Backend(limits.max_input_bytes, max_depth)

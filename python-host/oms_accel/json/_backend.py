@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
+from .._wasm.host import Text
 from ..errors import AccelArgumentError, JsonError
 
 #: (schema text, draft, resources as (URI, text) pairs): what a schema is compiled from.
@@ -51,7 +52,11 @@ class SchemaImpl(Protocol):
 
 
 class JsonBackend(Protocol):
-    def parse(self, text: str) -> DocumentImpl: ...
+    def parse(self, text: Text) -> DocumentImpl:
+        """A document from JSON text: a ``str`` or UTF-8 bytes (a backend that
+        needs a ``str`` decodes them with `decode_utf8`)."""
+        ...
+
     def compile(self, source: SchemaSource) -> SchemaImpl: ...
     def diff(self, a: Arg, b: Arg) -> list[dict[str, Any]]: ...
     def apply_patch(self, doc: Arg, patch: Arg) -> Any: ...
@@ -97,6 +102,14 @@ class Arg:
         from . import Document
 
         return self.source if isinstance(self.source, Document) else None
+
+    def raw(self) -> Text:
+        """The argument as JSON text, as given where it is text already (a
+        ``str``, or UTF-8 bytes left undecoded for a host that takes bytes)."""
+        s = self.source
+        if self._text is None and self.document is None and isinstance(s, str | bytes | bytearray | memoryview):
+            return s
+        return self.text()
 
     def text(self) -> str:
         if self._text is None:

@@ -77,7 +77,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _processor(args: argparse.Namespace) -> JsonProcessor:
-    return JsonProcessor(args.backend, limits=Limits(timeout_s=args.timeout), max_depth=args.max_depth)
+    return JsonProcessor(args.backend, limits=Limits(timeout_s=args.timeout), max_depth=args.max_depth, host=args.host)
 
 
 def _read(path: str) -> bytes:

@@ -11,8 +11,9 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from .._wasm.host import Text
 from ..errors import AccelArgumentError, JsonError, LimitError, PatchError, SchemaError
-from ._backend import MISSING, Arg, DocumentImpl, Progress, SchemaImpl, SchemaSource
+from ._backend import MISSING, Arg, DocumentImpl, Progress, SchemaImpl, SchemaSource, decode_utf8
 
 DRAFTS = {
     "4": "Draft4Validator",
@@ -399,8 +400,8 @@ class Backend:
     def parse_value(self, text: str) -> Any:
         return parse(text, self.max_size, self.max_depth)
 
-    def parse(self, text: str) -> DocumentImpl:
-        return _Document(self.parse_value(text))
+    def parse(self, text: Text) -> DocumentImpl:
+        return _Document(self.parse_value(text if isinstance(text, str) else decode_utf8(text)))
 
     def compile_source(self, source: SchemaSource) -> CompiledSchema:
         text, draft, resources = source

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .._wasm import get_host
-from .._wasm.host import DocumentHandle, ParseOptions, SchemaHandle
+from .._wasm.host import DocumentHandle, ParseOptions, SchemaHandle, Text
 from ..limits import Limits
 from ._backend import MISSING, Arg, DocumentImpl, Progress, SchemaImpl, SchemaSource
 
@@ -38,10 +38,10 @@ class _Document:
         return self.get("")
 
 
-def _handle_or_text(doc: Arg) -> DocumentHandle | str:
+def _handle_or_text(doc: Arg) -> DocumentHandle | Text:
     d = doc.document
     impl = getattr(d, "_impl", None)
-    return impl.handle if isinstance(impl, _Document) else doc.text()
+    return impl.handle if isinstance(impl, _Document) else doc.raw()
 
 
 class _Schema:
@@ -62,12 +62,12 @@ class _Schema:
 class Backend:
     """JSON in the sandboxed component."""
 
-    def __init__(self, limits: Limits, max_size: int, max_depth: int) -> None:
+    def __init__(self, host: str | None, limits: Limits, max_size: int, max_depth: int) -> None:
         self.limits = limits
         self.options = ParseOptions(max_depth, max_size)
-        self._host = get_host()
+        self._host = get_host(host)
 
-    def parse(self, text: str) -> DocumentImpl:
+    def parse(self, text: Text) -> DocumentImpl:
         return _Document(self._host.json_parse(self.limits, text, self.options))
 
     def compile(self, source: SchemaSource) -> SchemaImpl:
@@ -75,16 +75,16 @@ class Backend:
         return _Schema(self._host.json_compile(self.limits, text, draft, resources, self.options))
 
     def diff(self, a: Arg, b: Arg) -> list[dict[str, Any]]:
-        return json.loads(self._host.json_diff(self.limits, a.text(), b.text(), self.options))  # type: ignore[no-any-return]
+        return json.loads(self._host.json_diff(self.limits, a.raw(), b.raw(), self.options))  # type: ignore[no-any-return]
 
     def apply_patch(self, doc: Arg, patch: Arg) -> Any:
-        return json.loads(self._host.json_apply_patch(self.limits, doc.text(), patch.text(), self.options))
+        return json.loads(self._host.json_apply_patch(self.limits, doc.raw(), patch.raw(), self.options))
 
     def merge_patch(self, doc: Arg, patch: Arg) -> Any:
-        return json.loads(self._host.json_merge_patch(self.limits, doc.text(), patch.text(), self.options))
+        return json.loads(self._host.json_merge_patch(self.limits, doc.raw(), patch.raw(), self.options))
 
     def canonicalize(self, doc: Arg) -> str:
-        return self._host.json_canonicalize(self.limits, doc.text(), self.options)
+        return self._host.json_canonicalize(self.limits, doc.raw(), self.options)
 
     def iter_ndjson(
         self, path: str, schema: SchemaSource | None, fields: Sequence[str], progress: Progress | None

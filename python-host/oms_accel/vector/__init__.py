@@ -60,12 +60,20 @@ __all__ = ["VectorIndex", "gpu_adapter", "similarity"]
 
 
 @functools.cache
-def _backend(name: backends.BackendName) -> VectorBackend:
+def _backend(name: backends.BackendName, host: str | None) -> VectorBackend:
+    """The backend `name` (on wasm, on `host`: a name `backends.wasm_host` gave)."""
     if name == "wasm":
         from . import _wasm
 
-        return _wasm.Backend()
+        return _wasm.Backend(host or backends.wasm_host())
     return fallback.Backend()
+
+
+def _resolve(backend: str | None, host: str | None) -> tuple[backends.BackendName, str | None]:
+    """The backend and (on wasm) the host that the arguments name."""
+    backend, host = backends.split_host(backend, host)
+    name = backends.resolve(backend, SUPPORTED_BACKENDS, "vector search")
+    return name, backends.wasm_host(host) if name == "wasm" else None
 
 
 def _numpy() -> Any:
@@ -88,7 +96,9 @@ class VectorIndex:
             memory; values beyond 65504 are refused) or ``"i8"`` (a quarter,
             with one scale per vector). Queries are always f32.
         backend: ``"wasm"`` or ``"python"``; default: ``OMS_ACCEL_BACKEND``,
-            else the best that loads.
+            else the best that loads; ``"wasm/<host>"`` also names the host.
+        host: the wasm backend's host, ``"rust"`` or ``"wasmtime-py"`` (default:
+            ``OMS_ACCEL_WASM_HOST``, else the best that loads).
         threads: shards searched in parallel on the wasm backend (default: the
             number of cores, at most 8).
         limits: memory and time limits of each wasm shard.
@@ -112,6 +122,7 @@ class VectorIndex:
         threads: int | None = None,
         limits: Limits | None = None,
         gpu: bool | None = None,
+        host: str | None = None,
         _load: tuple[memoryview, int] | None = None,
     ) -> None:
         if isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= fmt.MAX_DIM:
@@ -125,7 +136,7 @@ class VectorIndex:
         self.dim = dim
         self.metric: Metric = metric
         self.dtype: DType = dtype
-        self.backend = backends.resolve(backend, SUPPORTED_BACKENDS, "vector search")
+        self.backend, self.host = _resolve(backend, host)
         if gpu:
             from . import _gpu
 
@@ -139,7 +150,7 @@ class VectorIndex:
         self._next_id = 0
         self.threads = threads or min(os.cpu_count() or 1, MAX_DEFAULT_THREADS)
         self.limits = limits or Limits()
-        impl = _backend(self.backend)
+        impl = _backend(self.backend, self.host)
         if _load is None:
             self._impl = impl.create(dim, metric, dtype, self.threads, self.limits)
         else:
@@ -150,7 +161,8 @@ class VectorIndex:
         return len(self._impl)
 
     def __repr__(self) -> str:
-        return f"<VectorIndex dim={self.dim} metric={self.metric} dtype={self.dtype} len={len(self)} ({self.backend})>"
+        where = self.backend if self.host is None else f"{self.backend}/{self.host}"
+        return f"<VectorIndex dim={self.dim} metric={self.metric} dtype={self.dtype} len={len(self)} ({where})>"
 
     def add(self, vectors: Vectors, ids: Sequence[int] | Any | None = None) -> int:
         """Adds vectors: an ``(n, dim)`` numpy array (or one ``(dim,)`` vector),
@@ -260,8 +272,9 @@ class VectorIndex:
         threads: int | None = None,
         limits: Limits | None = None,
         gpu: bool | None = None,
+        host: str | None = None,
     ) -> VectorIndex:
-        """An index saved by `save` (on any backend).
+        """An index saved by `save` (on any backend); the arguments are as for `VectorIndex`.
 
         Raises:
             VectorError: the file is not an index, or is truncated or damaged.
@@ -269,7 +282,7 @@ class VectorIndex:
         with open(require_file(path), "rb") as f:
             data = f.read()
         dim, metric, dtype, count = fmt.parse_header(data[: fmt.HEADER.size], len(data) - fmt.HEADER.size)
-        index = cls(dim, metric, dtype, backend, threads=threads, limits=limits, gpu=gpu, _load=(memoryview(data), count))
+        index = cls(dim, metric, dtype, backend, threads=threads, limits=limits, gpu=gpu, host=host, _load=(memoryview(data), count))
         record = fmt.record_len(dim, dtype)
         ids = (struct.unpack_from("<Q", data, fmt.HEADER.size + i * record)[0] for i in range(count))
         index._next_id = max(ids, default=-1) + 1
@@ -285,11 +298,20 @@ def gpu_adapter() -> tuple[str, str, str] | None:
     return _gpu.adapter() if _gpu.unavailable_reason() is None else None
 
 
-def similarity(a: Vectors, b: Vectors, metric: Metric = "cosine", backend: str | None = None, *, limits: Limits | None = None) -> Any:
+def similarity(
+    a: Vectors,
+    b: Vectors,
+    metric: Metric = "cosine",
+    backend: str | None = None,
+    *,
+    limits: Limits | None = None,
+    host: str | None = None,
+) -> Any:
     """Scores of every vector of `a` against every vector of `b`: an
     ``(len(a), len(b))`` float32 numpy array, or a list of lists without numpy.
     Both take the same forms as `VectorIndex.add`, with the same dimension.
-    `limits` bound the component's memory and time (default `Limits()`)."""
+    `limits` bound the component's memory and time (default `Limits()`);
+    `backend` and `host` are chosen as for `VectorIndex`."""
     if metric not in fmt.METRICS:
         raise AccelArgumentError(f"unknown metric {metric!r}: expected one of {', '.join(fmt.METRICS)}")
     dim = _dimension_of(a)
@@ -297,8 +319,7 @@ def similarity(a: Vectors, b: Vectors, metric: Metric = "cosine", backend: str |
     raw_b, nb = _rows(b, dim, "the second batch")
     _check_values(raw_a, dim, "f32", metric)
     _check_values(raw_b, dim, "f32", metric)
-    choice = backends.resolve(backend, SUPPORTED_BACKENDS, "vector search")
-    data = _backend(choice).similarity(raw_a, raw_b, dim, metric, limits or Limits())
+    data = _backend(*_resolve(backend, host)).similarity(raw_a, raw_b, dim, metric, limits or Limits())
     np = _numpy()
     if np is not None:
         return np.frombuffer(data, dtype="<f4").reshape(na, nb).astype(np.float32)

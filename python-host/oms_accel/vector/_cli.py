@@ -93,7 +93,9 @@ def _chunks(rows: Any, dim: int) -> Iterator[Any]:
 
 def _build(args: argparse.Namespace) -> int:
     rows, dim = _rows(args.vectors, args.dim)
-    index = VectorIndex(dim, args.metric, args.dtype, args.backend, threads=args.threads, limits=Limits(timeout_s=args.timeout))
+    index = VectorIndex(
+        dim, args.metric, args.dtype, args.backend, threads=args.threads, limits=Limits(timeout_s=args.timeout), host=args.host
+    )
     total = len(rows) if not isinstance(rows, str) else Path(rows).stat().st_size // (4 * dim)
     row_bytes = 4 * dim
     with progress_bar(args.progress, total * row_bytes, "adding") as update:
@@ -121,7 +123,7 @@ def _as_vectors(chunk: Any, dim: int) -> Any:
 
 
 def _search(args: argparse.Namespace) -> int:
-    index = VectorIndex.load(args.index, args.backend, threads=args.threads, limits=Limits(timeout_s=args.timeout))
+    index = VectorIndex.load(args.index, args.backend, threads=args.threads, limits=Limits(timeout_s=args.timeout), host=args.host)
     queries, _ = _rows(args.queries, index.dim)
     results = index.search_batch(queries, args.k)
     lines = []

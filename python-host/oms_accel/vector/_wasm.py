@@ -138,8 +138,8 @@ def merge(parts: Sequence[Hits], k: int, metric: fmt.Metric) -> Hits:
 class Backend:
     """Vectors in the sandboxed component, sharded over instances."""
 
-    def __init__(self) -> None:
-        self._host = get_host()
+    def __init__(self, host: str) -> None:
+        self._host = get_host(host)
 
     def create(self, dim: int, metric: fmt.Metric, dtype: fmt.DType, threads: int, limits: Limits) -> IndexImpl:
         make = [lambda: _Shard(self._host.vector_shard(limits, dim, metric, dtype)) for _ in range(threads)]

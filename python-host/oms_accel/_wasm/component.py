@@ -1,0 +1,146 @@
+"""What both hosts share about the component: where its file is, the cache
+of its compiled code, and the directories a file operation opens to it.
+
+- The compiled component is cached on disk, keyed by the component's sha256,
+  the host and its runtime's version and engine settings; a file is trusted
+  only when its sidecar checksum matches (checked in streaming before it is
+  loaded), and replaced atomically when it does not.
+- A file operation sees the directories of its inputs read-only, as /in0,
+  /in1, ..., and a private scratch directory (tmpfs where there is one) as
+  /scratch, where its output is written before it is moved into place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.resources
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+WASM_NAME = "oms_accel.wasm"
+ENV_WASM = "OMS_ACCEL_WASM"
+ENV_CACHE = "OMS_ACCEL_CACHE_DIR"
+ENV_SCRATCH = "OMS_ACCEL_SCRATCH_DIR"
+#: Compiled components kept in the cache (one per component build, host and engine).
+CACHE_KEEP = 4
+#: Where a file operation's scratch directory appears in the guest.
+GUEST_SCRATCH = "/scratch"
+
+T = TypeVar("T")
+
+
+def component_path() -> Path:
+    """Where the component is: ``$OMS_ACCEL_WASM``, else the package data."""
+    override = os.environ.get(ENV_WASM)
+    if override:
+        return Path(override)
+    return Path(str(importlib.resources.files("oms_accel").joinpath(WASM_NAME)))
+
+
+def cache_dir() -> Path:
+    """Where compiled components are cached."""
+    override = os.environ.get(ENV_CACHE)
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "oms-accel"
+
+
+def scratch_base() -> str:
+    """Parent of the per-instance scratch directories: tmpfs where there is one."""
+    override = os.environ.get(ENV_SCRATCH)
+    if override:
+        return override
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK):
+        return shm
+    return tempfile.gettempdir()
+
+
+def file_sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def cache_file(wasm_sha256: str, host_key: str) -> Path:
+    """The cache file of the component `wasm_sha256` compiled as `host_key`
+    (the host, its runtime's version and its engine settings) says."""
+    key = hashlib.sha256(f"{wasm_sha256};{host_key}".encode()).hexdigest()
+    return cache_dir() / f"component-{key[:32]}.cwasm"
+
+
+def load_cached(
+    path: Path,
+    deserialize_file: Callable[[str], T],
+    compile: Callable[[], T],
+    serialize: Callable[[T], bytes],
+    errors: tuple[type[BaseException], ...],
+) -> tuple[T, Path | None]:
+    """The component from the cache file `path` if it is intact and loads,
+    else compiled (and `path` atomically replaced). Returns it and the cache
+    file it came from or went to (None when the cache is not writable).
+
+    `errors` are what `deserialize_file` raises for a file it refuses (one
+    from another runtime version, say): then it is compiled anew."""
+    sidecar = path.with_suffix(".sha256")
+    with contextlib.suppress(OSError, ValueError, *errors):
+        if file_sha256(path) == sidecar.read_text().strip():
+            return deserialize_file(str(path)), path
+    component = compile()
+    with contextlib.suppress(OSError, *errors):
+        payload = serialize(component)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Either file may be replaced first: a mismatch only means a recompile.
+        _atomic_write(path, payload)
+        _atomic_write(sidecar, hashlib.sha256(payload).hexdigest().encode())
+        _prune_cache(path.parent, keep=path)
+        return component, path
+    return component, None
+
+
+def _atomic_write(path: Path, data: bytes | bytearray) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _prune_cache(directory: Path, keep: Path) -> None:
+    """Removes all but the CACHE_KEEP newest compiled components (each is tens of MB)."""
+    with contextlib.suppress(OSError):
+        entries = sorted(directory.glob("component-*.cwasm"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in [p for p in entries if p != keep][CACHE_KEEP - 1 :]:
+            old.unlink(missing_ok=True)
+            old.with_suffix(".sha256").unlink(missing_ok=True)
+
+
+def input_dirs(paths: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The host directories to preopen read-only for `paths` (as /in0,
+    /in1, ...) and the guest path of each of `paths` there."""
+    dirs: list[str] = []
+    guest: list[str] = []
+    for p in paths:
+        d, base = os.path.split(os.path.abspath(p))
+        if d not in dirs:
+            dirs.append(d)
+        guest.append(f"/in{dirs.index(d)}/{base}")
+    return dirs, guest
+
+
+@contextlib.contextmanager
+def scratch_dir() -> Iterator[str]:
+    """A private directory for one file operation's output, removed after."""
+    path = tempfile.mkdtemp(prefix="oms-accel-", dir=scratch_base())
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, True)
