@@ -4,9 +4,11 @@ instead, all measured in one run.
 Data: a generated JSON document of 8 MiB (oms_accel.samples), and a new version
 with 1% of its bytes edited in scattered runs plus 4 inserts and 4 deletes.
 Speeds are MB/s of the new version, best of several runs; for our backends every
-copy between Python and the encoder is counted. Peers: the xdelta3 and zstd
-command-line tools on files in tmpfs (their process start, a few ms, included)
-and bsdiff4 from PyPI (in process).
+copy between Python and the encoder is counted. The wasm backend has a row per
+host (wasm/rust, wasm/wasmtime-py), and `guest native` is the component's own
+VCDIFF code compiled natively on the same files: the sandbox's price. Peers:
+the xdelta3 and zstd command-line tools on files in tmpfs (their process
+start, a few ms, included) and bsdiff4 from PyPI (in process).
 
 Usage: python benches/rust_vs_python.py [--size BYTES] [--repeat N] [--check]
 --check exits non-zero when a target of the issues is missed.
@@ -21,14 +23,15 @@ import subprocess
 import sys
 import tempfile
 
-from _targets import Targets, best
+from _targets import Targets, best, guest_native, with_hosts
 
 from oms_accel import DeltaEncoder
 from oms_accel.delta import encoders
 from oms_accel.samples import document, edit
 
-#: Every (backend, method) pair that works here, from the capability's own table.
-OURS = encoders()
+#: Every (backend, method) pair that works here, from the capability's own
+#: table, the wasm backend once per host.
+OURS = [(b, m) for backend, m in encoders() for b in with_hosts([backend])]
 Row = tuple[float, float, int]  # encode MB/s, decode MB/s, delta bytes
 
 
@@ -69,6 +72,8 @@ def main() -> int:
             with open(files[key], "wb") as f:
                 f.write(data)
         o, n, d, r = files["old"], files["new"], files["delta"], files["out"]
+        native = guest_native("vcdiff", o, n, args.repeat)
+        rows["guest native"] = (mb / native["encode"], mb / native["decode"], int(native["delta_bytes"]))
         if xd := shutil.which("xdelta3"):
             dec = [xd, "-d", "-f", "-s", o, d, r]
             run_tool(rows, "xdelta3 -9", [xd, "-e", "-f", "-S", "none", "-9", "-s", o, n, d], dec, files, new, args.repeat)
@@ -91,7 +96,7 @@ def main() -> int:
 
     print(f"Deltas: {len(old) / 2**20:.1f} MiB JSON document, 1% of bytes edited in runs, 4 inserts, 4 deletes; MB/s of the new version")
     header = ("", "encode MB/s", "decode MB/s", "delta bytes", "size/xd3-9", "size/zstd-3", "enc/python", "enc/xd3", "dec/xd3")
-    print(f"{header[0]:<16} " + " ".join(f"{h:>11}" for h in header[1:]))
+    print(f"{header[0]:<24} " + " ".join(f"{h:>11}" for h in header[1:]))
 
     def ratio(a: float, row: str, i: int, fmt: str) -> str:
         return format(a / rows[row][i], fmt) if row in rows else "-"
@@ -107,20 +112,29 @@ def main() -> int:
             ratio(e, "xdelta3", 0, ".2f") + "x",
             ratio(d, "xdelta3", 1, ".2f") + "x",
         )
-        print(f"{name:<16} " + " ".join(f"{c:>11}" for c in cells))
+        print(f"{name:<24} " + " ".join(f"{c:>11}" for c in cells))
 
-    small_documents(args.repeat)
+    small = small_documents(args.repeat)
     if not args.check:
         return 0
     target = Targets()
 
-    wasm, py, xd9 = rows.get("wasm vcdiff"), rows.get("python vcdiff"), rows.get("xdelta3 -9")
+    wasm = rows.get("wasm/rust vcdiff") or rows.get("wasm/wasmtime-py vcdiff")
+    py, xd9 = rows.get("python vcdiff"), rows.get("xdelta3 -9")
     if wasm and py:
         target(wasm[0] >= 50 * py[0], f"wasm encode {wasm[0] / py[0]:.1f}x the python backend (target 50x)")
     if wasm:
         target(wasm[1] >= 200, f"wasm decode {wasm[1]:.0f} MB/s (target 200)")
     if wasm and xd9:
         target(wasm[2] <= 1.10 * xd9[2], f"wasm delta {wasm[2] / xd9[2]:.3f}x xdelta3 -9's (target 1.10)")
+    rust, portable, native = rows.get("wasm/rust vcdiff"), rows.get("wasm/wasmtime-py vcdiff"), rows.get("guest native")
+    if rust and portable:
+        target(rust[0] >= 2 * portable[0], f"rust-host encode {rust[0] / portable[0]:.2f}x the wasmtime-py host's (target 2x)")
+    if rust and native:
+        gap = native[0] / rust[0]
+        target(gap <= 1.5, f"rust-host encode {gap:.2f}x slower than the guest code native (target at most 1.5x)")
+    if rust:
+        target(rust[1] >= 1500, f"rust-host decode {rust[1]:.0f} MB/s from Python (target 1500)")
     nat, xd, zs = rows.get("native zstd"), rows.get("xdelta3"), rows.get("zstd -3")
     if nat and xd:
         target(nat[0] >= xd[0], f"native encode {nat[0] / xd[0]:.2f}x xdelta3 -e -S none (target 1)")
@@ -128,15 +142,18 @@ def main() -> int:
         target(nat[1] >= 2000, f"native decode {nat[1]:.0f} MB/s (target 2000)")
     if nat and zs:
         target(nat[2] <= 1.10 * zs[2], f"native delta {nat[2] / zs[2]:.3f}x zstd --patch-from -3's (target 1.10)")
+    if "wasm/rust vcdiff" in small and "native zstd" in small:
+        r = small["wasm/rust vcdiff"][0] / small["native zstd"][0]
+        target(r <= 2, f"16 KiB round trip on the rust host {r:.2f}x the native zstd path's time (target at most 2x)")
     return target.exit_status()
 
 
-def small_documents(repeat: int) -> None:
+def small_documents(repeat: int) -> dict[str, list[float]]:
     """The typical document of a store is small, where fixed costs per call
     dominate: microseconds per document for one encode plus one decode."""
     print("\nSmall documents, 1% of bytes edited: microseconds per document for an encode plus a decode")
     sizes = (16 << 10, 256 << 10)
-    print(f"{'':<16} " + " ".join(f"{f'{s >> 10} KiB us':>12} {'vs zstd':>8}" for s in sizes))
+    print(f"{'':<24} " + " ".join(f"{f'{s >> 10} KiB us':>12} {'vs zstd':>8}" for s in sizes))
     pairs = [(document(s, seed=11), edit(document(s, seed=11), 0.01, seed=12)) for s in sizes]
     times: dict[str, list[float]] = {}
     for backend, method in OURS:
@@ -154,7 +171,8 @@ def small_documents(repeat: int) -> None:
     for name, row in times.items():
         base = times.get("native zstd")
         cells = [f"{t * 1e6:>12.1f} {(f'{t / base[i]:.2f}x' if base else '-'):>8}" for i, t in enumerate(row)]
-        print(f"{name:<16} " + " ".join(cells))
+        print(f"{name:<24} " + " ".join(cells))
+    return times
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@
    (and the sort of the 10); oms-accel is ``VectorIndex.search``.
 2. A batch of 64 queries: ``search_batch`` against 64 single searches, and
    numpy's ``M @ Q.T`` with the same top-k.
-3. The scaling over threads (shards) of the wasm backend.
+3. The scaling over threads (shards) of the wasm backend, on each host, and
+   the component's search compiled natively (`guest native`, the same
+   shards): the sandbox's price.
 4. The GPU path (wgpu) on batches of 64 and 1024, where a real GPU is present.
 5. The pure-Python backend, one query.
 
@@ -19,11 +21,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from typing import Any
 
 import numpy as np
-from _targets import Targets, best
+from _targets import HOSTS, Targets, best, guest_native
 
 import oms_accel.vector
 from oms_accel import VectorIndex, backends, gpu_adapter
@@ -66,18 +69,28 @@ def main() -> int:
 
     # oms-accel first: numpy's BLAS threads spin for a while after each call,
     # which would steal the cores from whatever runs next.
-    if "wasm" in BACKENDS:
+    for host in HOSTS if "wasm" in BACKENDS else []:
+        wasm = f"wasm/{host}"
         for threads in sorted({1, cores}):
-            index = VectorIndex(args.dim, "cosine", backend="wasm", threads=threads)
+            index = VectorIndex(args.dim, "cosine", backend=wasm, threads=threads)
             t0 = time.perf_counter()
             index.add(m)
-            rows[f"wasm add ({threads} thr, per vector)"] = (time.perf_counter() - t0) / args.rows
-            same_ids(index.search(queries[0], K)[0], expected[0], "wasm search")
+            rows[f"{wasm} add ({threads} thr, per vector)"] = (time.perf_counter() - t0) / args.rows
+            same_ids(index.search(queries[0], K)[0], expected[0], f"{wasm} search")
             for got, want in zip(index.search_batch(queries[:4], K), expected, strict=True):
-                same_ids(got[0], want, "wasm search_batch")
-            rows[f"wasm search, {threads} thr"] = best(lambda index=index: index.search(queries[0], K), args.repeat)[0]
-            rows[f"wasm batch{BATCH}, {threads} thr"] = best(lambda index=index: index.search_batch(queries, K), 3)[0] / BATCH
+                same_ids(got[0], want, f"{wasm} search_batch")
+            rows[f"{wasm} search, {threads} thr"] = best(lambda index=index: index.search(queries[0], K), args.repeat)[0]
+            rows[f"{wasm} batch{BATCH}, {threads} thr"] = best(lambda index=index: index.search_batch(queries, K), 3)[0] / BATCH
             del index
+    # The component's own search compiled natively, on the same rows, with
+    # as many shards (threads) as the wasm rows above.
+    with tempfile.TemporaryDirectory() as d:
+        paths = [os.path.join(d, name) for name in ("rows.f32", "queries.f32")]
+        m.astype("<f4").tofile(paths[0])
+        queries.astype("<f4").tofile(paths[1])
+        native = guest_native("vector", *paths, args.dim, K, cores, args.repeat)
+        rows[f"guest native search, {cores} thr"] = native["one_query"]
+        rows[f"guest native batch{BATCH}, {cores} thr"] = native["batch"] / BATCH
     # The GPU path only on a real GPU: a CPU renderer (lavapipe) is for tests.
     if is_real_gpu():
         index = VectorIndex(args.dim, "cosine", gpu=True)
@@ -110,19 +123,27 @@ def main() -> int:
 
     numpy_t = rows["numpy search"]
     print(f"\nVector search: {args.rows} x {args.dim} f32, top-{K} cosine, {cores} cores (ms per query; add: us per vector)")
-    print(f"{'':<30} {'ms':>9} {'speed vs numpy':>15}")
+    print(f"{'':<36} {'ms':>9} {'speed vs numpy':>15}")
     for name, t in rows.items():
-        if name.startswith("wasm add"):
-            print(f"{name:<30} {t * 1e6:>8.2f}u")
+        if " add (" in name:
+            print(f"{name:<36} {t * 1e6:>8.2f}u")
         else:
-            print(f"{name:<30} {t * 1e3:>9.3f} {numpy_t / t:>14.3g}x")
+            print(f"{name:<36} {t * 1e3:>9.3f} {numpy_t / t:>14.3g}x")
     if not args.check:
         return 0
     target = Targets()
-    single = rows.get(f"wasm search, {cores} thr")
+    wasm = f"wasm/{HOSTS[0]}" if HOSTS else "wasm"
+    single = rows.get(f"{wasm} search, {cores} thr")
+    rust, native = rows.get(f"wasm/rust search, {cores} thr"), rows.get(f"guest native batch{BATCH}, {cores} thr")
+    if rust:
+        target(numpy_t / rust >= 1, f"one query on the rust host at {numpy_t / rust:.2f}x numpy's speed (target 1x)")
+        batch = rows[f"wasm/rust batch{BATCH}, {cores} thr"]
+        if native:
+            gap = batch / native
+            target(gap <= 1.5, f"a batch of {BATCH} on the rust host {gap:.2f}x the guest code native's time (target at most 1.5x)")
     if single:
         target(numpy_t / single >= 0.7, f"one query on wasm at {numpy_t / single:.2f}x numpy's speed (target 0.7x)")
-        batch = rows[f"wasm batch{BATCH}, {cores} thr"]
+        batch = rows[f"{wasm} batch{BATCH}, {cores} thr"]
         target(single / batch >= 1.6, f"a batch of {BATCH} {single / batch:.2f}x faster than {BATCH} single searches (target 1.6x)")
         if "python search" in rows:
             py = rows["python search"]
