@@ -86,6 +86,15 @@ fn main() {
             });
             println!("validate {t}");
             println!("violations {errors}");
+            // Its two parts: the text to a DOM, and the validator on the DOM.
+            let (t, doc) = best(repeat, || {
+                let doc = Document::parse(text.clone(), ParseLimits::default()).expect("parse");
+                doc.value();
+                doc
+            });
+            println!("to_dom {t}");
+            let (t, _) = best(repeat, || schema.is_valid(doc.value()));
+            println!("is_valid_on_dom {t}");
         }
         "vector" => {
             let (rows, queries) = (f32s(arg(1)), f32s(arg(2)));

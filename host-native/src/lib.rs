@@ -16,6 +16,12 @@ mod zstd_codec;
 
 use pyo3::prelude::*;
 
+/// Rust allocations of this module (results lifted out of the component,
+/// zstd and xdelta3 buffers) reuse memory instead of mapping fresh pages
+/// per call (see Cargo.toml). Python's own objects keep Python's allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The crate version, the profile and the target it was built for.
 #[pyfunction]
 fn build_info() -> (String, String, String) {

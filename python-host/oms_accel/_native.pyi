@@ -48,6 +48,7 @@ __all__ = [
     "wasm_schema_compile",
     "wasm_schema_is_valid",
     "wasm_schema_validate",
+    "wasm_schema_validate_text",
     "wasm_similarity",
     "xdelta3_decode",
     "xdelta3_encode",
@@ -139,6 +140,7 @@ def wasm_schema_compile(
     inst: WasmInstance, text: str | Buffer, draft_name: str | None, resources: list[tuple[str, str]], max_depth: int, max_size: int
 ) -> WasmResource: ...
 def wasm_schema_validate(schema: WasmResource, doc: WasmResource) -> list[tuple[str, str, str]]: ...
+def wasm_schema_validate_text(schema: WasmResource, text: str | Buffer, max_depth: int, max_size: int) -> list[tuple[str, str, str]]: ...
 def wasm_schema_is_valid(schema: WasmResource, doc: WasmResource) -> bool: ...
 def wasm_json_binary(inst: WasmInstance, name: str, a: str | Buffer, b: str | Buffer, max_depth: int, max_size: int) -> str:
     """`name` is diff, apply-patch or merge-patch."""

@@ -87,20 +87,31 @@ impl wit::GuestSchema for SchemaResource {
     }
 
     fn validate(&self, doc: wit::DocumentBorrow<'_>) -> Vec<wit::Violation> {
-        self.0
-            .validate(doc.get::<DocumentResource>().0.value())
-            .into_iter()
-            .map(|v| wit::Violation {
-                instance_path: v.instance_path,
-                schema_path: v.schema_path,
-                message: v.message,
-            })
-            .collect()
+        violations(self.0.validate(doc.get::<DocumentResource>().0.value()))
     }
 
     fn is_valid(&self, doc: wit::DocumentBorrow<'_>) -> bool {
         self.0.is_valid(doc.get::<DocumentResource>().0.value())
     }
+
+    fn validate_text(
+        &self,
+        text: String,
+        options: wit::ParseOptions,
+    ) -> WitResult<Vec<wit::Violation>> {
+        Ok(violations(self.0.validate_text(text, &options.into())?))
+    }
+}
+
+fn violations(found: Vec<crate::json::Violation>) -> Vec<wit::Violation> {
+    found
+        .into_iter()
+        .map(|v| wit::Violation {
+            instance_path: v.instance_path,
+            schema_path: v.schema_path,
+            message: v.message,
+        })
+        .collect()
 }
 
 /// (WIT methods take `&self`: the reader sits in a `RefCell`.)

@@ -105,6 +105,12 @@ impl Schema {
 
     /// Every violation, in the order the validator finds them.
     pub fn validate(&self, instance: &Value) -> Vec<Violation> {
+        // The valid case first: `is_valid` stops at nothing and builds no
+        // error, where collecting errors on a valid 5 MB document cost 8x
+        // as much (48 ms against 6, natively).
+        if self.validator.is_valid(instance) {
+            return Vec::new();
+        }
         self.validator
             .iter_errors(instance)
             .map(|e| Violation {
@@ -113,6 +119,13 @@ impl Schema {
                 message: e.to_string(),
             })
             .collect()
+    }
+
+    /// `validate` of JSON `text`, parsed under `limits` straight into the
+    /// DOM the validator reads: no structural index and no document kept,
+    /// which is most of the cost of validating a small document.
+    pub fn validate_text(&self, text: String, limits: &ParseLimits) -> Result<Vec<Violation>> {
+        Ok(self.validate(&parse(text, limits)?))
     }
 }
 
@@ -135,6 +148,21 @@ mod tests {
         assert_eq!(v[0].instance_path, "/n");
         assert_eq!(v[0].schema_path, "/properties/n/minimum");
         assert_eq!(s.validate(&json!({})).len(), 1);
+        // From text: the same violations, and a syntax error as such.
+        let limits = ParseLimits::default();
+        assert!(s
+            .validate_text(r#"{"n": 5}"#.into(), &limits)
+            .unwrap()
+            .is_empty());
+        let v = s.validate_text(r#"{"n": 1}"#.into(), &limits).unwrap();
+        assert_eq!((v.len(), v[0].instance_path.as_str()), (1, "/n"));
+        let e = s.validate_text(r#"{"n": "#.into(), &limits).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Syntax);
+        let deep = "[".repeat(600) + &"]".repeat(600);
+        assert_eq!(
+            s.validate_text(deep, &limits).unwrap_err().code,
+            ErrorCode::LimitExceeded
+        );
     }
 
     #[test]

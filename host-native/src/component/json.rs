@@ -223,6 +223,30 @@ pub fn wasm_schema_validate(
         .collect())
 }
 
+/// `wasm_schema_validate` of JSON text, parsed in the guest for the occasion.
+#[pyfunction]
+pub fn wasm_schema_validate_text(
+    py: Python<'_>,
+    schema: &WasmResource,
+    text: Text<'_>,
+    max_depth: u32,
+    max_size: u64,
+) -> PyResult<Vec<(String, String, String)>> {
+    let s = schema.handle(py, SCHEMA)?;
+    let text = text.as_str(py)?;
+    let opts = options(max_depth, max_size);
+    let found = schema.shared().call(py, ERROR, |store, accel| {
+        accel
+            .oms_accel_json()
+            .schema()
+            .call_validate_text(store, s, text, opts)
+    })?;
+    Ok(found
+        .into_iter()
+        .map(|v| (v.instance_path, v.schema_path, v.message))
+        .collect())
+}
+
 #[pyfunction]
 pub fn wasm_schema_is_valid(
     py: Python<'_>,

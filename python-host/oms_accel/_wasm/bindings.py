@@ -237,8 +237,12 @@ class _Schema(_Handle):
         return _parse(self.inst, as_str(doc) if is_text(doc) else doc.to_text(False), self.options)  # type: ignore[arg-type, union-attr]
 
     def validate(self, doc: DocumentHandle | Text) -> list[tuple[str, str, str]]:
-        d = self._doc(doc)
-        found = _call(self.inst, JSON, "[method]schema.validate", [self.handle, d.handle], JsonError)
+        if is_text(doc):  # one call: parsed, validated and freed in the guest
+            args = [self.handle, as_str(doc), _parse_options(self.options)]  # type: ignore[arg-type]
+            found = _call(self.inst, JSON, "[method]schema.validate-text", args, JsonError)
+        else:
+            d = self._doc(doc)
+            found = _call(self.inst, JSON, "[method]schema.validate", [self.handle, d.handle], JsonError)
         return [(str(_field(v, "instance-path")), str(_field(v, "schema-path")), str(v.message)) for v in found]
 
     def is_valid(self, doc: DocumentHandle | Text) -> bool:

@@ -155,6 +155,8 @@ class _Schema:
         return _parse(self.inst, text, self.options).res  # type: ignore[arg-type]
 
     def validate(self, doc: DocumentHandle | Text) -> list[tuple[str, str, str]]:
+        if is_text(doc):  # one call: parsed, validated and freed in the guest
+            return _native.wasm_schema_validate_text(self.res, doc, *self.options)  # type: ignore[arg-type]
         return _native.wasm_schema_validate(self.res, self._doc(doc))
 
     def is_valid(self, doc: DocumentHandle | Text) -> bool:
