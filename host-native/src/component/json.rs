@@ -3,7 +3,7 @@
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use super::bindings::exports::oms::accel::json::{Draft, JsonType, ParseOptions};
+use super::bindings::exports::oms::accel::json::{Draft, JsonType, ParseOptions, Violation};
 use super::{WasmInstance, WasmResource};
 use crate::buffer::Input;
 use crate::errors;
@@ -202,6 +202,14 @@ pub fn wasm_schema_compile(
     Ok(shared.resource(SCHEMA, handle))
 }
 
+/// A violation as Python takes it: (instance path, schema path, message).
+fn tuples(found: Vec<Violation>) -> Vec<(String, String, String)> {
+    found
+        .into_iter()
+        .map(|v| (v.instance_path, v.schema_path, v.message))
+        .collect()
+}
+
 /// (instance path, schema path, message) of each violation of `schema` by `doc`.
 #[pyfunction]
 pub fn wasm_schema_validate(
@@ -217,10 +225,7 @@ pub fn wasm_schema_validate(
             .call_validate(store, s, d)
             .map(Ok)
     })?;
-    Ok(found
-        .into_iter()
-        .map(|v| (v.instance_path, v.schema_path, v.message))
-        .collect())
+    Ok(tuples(found))
 }
 
 /// `wasm_schema_validate` of JSON text, parsed in the guest for the occasion.
@@ -241,10 +246,7 @@ pub fn wasm_schema_validate_text(
             .schema()
             .call_validate_text(store, s, text, opts)
     })?;
-    Ok(found
-        .into_iter()
-        .map(|v| (v.instance_path, v.schema_path, v.message))
-        .collect())
+    Ok(tuples(found))
 }
 
 #[pyfunction]
