@@ -1,4 +1,4 @@
-//! JSON for large documents: strict parsing (`scan` checks, simd-json builds
+//! JSON for large documents: strict parsing (`scan` checks, serde_json builds
 //! the DOM), RFC 6901 lookups,
 //! JSON Schema validation (the `jsonschema` crate), RFC 6902 / 7396 patches
 //! (the `json-patch` crate), RFC 8785 canonical form, and NDJSON streams.

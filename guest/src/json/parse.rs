@@ -1,7 +1,7 @@
 //! Strict RFC 8259 parsing: no trailing commas, leading zeros, comments,
 //! NaN/Infinity, invalid UTF-8, raw control characters or lone surrogates.
-//! The text is checked by `scan` (syntax, size and depth) before simd-json
-//! or serde ever recurse, so a hostile document is an error, never a stack
+//! The text is checked by `scan` (syntax, size and depth) before
+//! serde_json ever recurses, so a hostile document is an error, never a stack
 //! overflow; serde_json then builds the DOM.
 
 use super::scan::{self, Index, Invalid};
@@ -84,23 +84,23 @@ fn check_size(len: usize, limits: &ParseLimits) -> Result<()> {
 
 /// Parses JSON text.
 pub fn parse(text: String, limits: &ParseLimits) -> Result<Value> {
-    parse_utf8(text.into_bytes(), limits)
+    parse_utf8(text.as_bytes(), limits)
 }
 
 /// Parses JSON bytes. UTF-8 is checked first, so that invalid UTF-8 is
-/// reported where it is. simd-json works in place, so it takes the buffer.
+/// reported where it is.
 pub fn parse_bytes(bytes: Vec<u8>, limits: &ParseLimits) -> Result<Value> {
     check_size(bytes.len(), limits)?;
     if let Err(e) = std::str::from_utf8(&bytes) {
         return Err(syntax_error(&bytes, e.valid_up_to(), "invalid UTF-8"));
     }
-    parse_utf8(bytes, limits)
+    parse_utf8(&bytes, limits)
 }
 
-fn parse_utf8(bytes: Vec<u8>, limits: &ParseLimits) -> Result<Value> {
+fn parse_utf8(bytes: &[u8], limits: &ParseLimits) -> Result<Value> {
     check_size(bytes.len(), limits)?;
-    if let Err(e) = scan::check(&bytes, limits.max_depth) {
-        return Err(invalid(&bytes, &e, limits));
+    if let Err(e) = scan::check(bytes, limits.max_depth) {
+        return Err(invalid(bytes, &e, limits));
     }
     build(bytes)
 }
@@ -109,20 +109,20 @@ fn parse_utf8(bytes: Vec<u8>, limits: &ParseLimits) -> Result<Value> {
 /// building it recurses). serde_json builds it: after the scan it has only
 /// the tree to allocate, and it does so 15-20% faster than simd-json's
 /// serde path, whose per-call buffers also dominate small documents.
-pub(crate) fn build(bytes: Vec<u8>) -> Result<Value> {
-    let mut de = serde_json::Deserializer::from_slice(&bytes);
+pub(crate) fn build(bytes: &[u8]) -> Result<Value> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
     // The scan bounded the depth already, and deeper than serde_json's 128.
     de.disable_recursion_limit();
     match serde::Deserialize::deserialize(&mut de).and_then(|v: Value| de.end().map(|()| v)) {
         Ok(v) => Ok(v),
         Err(e) => {
-            let offset = offset_of(&bytes, e.line(), e.column());
+            let offset = offset_of(bytes, e.line(), e.column());
             // Its Display ends in " at line L column C", which ours gives.
             let message = e.to_string();
             let what = message
                 .rsplit_once(" at line ")
                 .map_or(&*message, |(w, _)| w);
-            Err(syntax_error(&bytes, offset, what))
+            Err(syntax_error(bytes, offset, what))
         }
     }
 }
