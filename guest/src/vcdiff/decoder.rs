@@ -12,22 +12,81 @@ use std::io::{self, Read, Write};
 
 /// Decodes a whole delta held in memory.
 pub fn decode(old: &[u8], delta: &[u8], max_output: u64) -> Result<Vec<u8>> {
-    // Room for a version the size of the old one, which is what a delta of
-    // a document history usually rebuilds: no regrowth copying the output
-    // (a fifth of the copying in a decode). Bounded by memory already held
-    // (`old`) and by the cap, never by a header's claim.
-    let room = old
-        .len()
-        .min(usize::try_from(max_output).unwrap_or(usize::MAX));
-    let mut dec = Decoder::new(
-        SliceSource(old),
-        delta,
-        Vec::with_capacity(room),
-        max_output,
-    );
+    let cap = usize::try_from(max_output).unwrap_or(usize::MAX);
+    let mut dec = Decoder::new(SliceSource(old), delta, Vec::new(), max_output);
     dec.set_total(delta.len() as u64);
+    // Room for the whole output at once: regrowing an 8 MiB output copies
+    // it (a tenth of a decode). Our deltas announce their length; a claim
+    // is believed only up to what the inputs already held could plausibly
+    // rebuild (the old version and half again, plus the delta), so memory
+    // follows what is decoded, never a header alone.
+    let plausible = old
+        .len()
+        .saturating_add(old.len() / 2)
+        .saturating_add(delta.len());
+    let claimed = dec.header()?.map_or(old.len(), |n| {
+        usize::try_from(n).unwrap_or(usize::MAX).min(plausible)
+    });
+    dec.output.reserve_exact(claimed.min(cap));
     while !dec.step()?.finished {}
     Ok(dec.into_output())
+}
+
+/// Where decoded windows go. An in-memory decode appends each window
+/// straight onto its output `Vec`; anything else gets it from a reused
+/// window buffer ([`Written`]). Either way a window is checked against its
+/// checksum before it counts as output.
+pub trait Output {
+    /// The buffer the next window is appended to.
+    fn buffer(&mut self) -> &mut Vec<u8>;
+    /// The window appended from `start` on is checked: pass it on.
+    fn commit(&mut self, start: usize) -> io::Result<()>;
+    fn flush(&mut self) -> io::Result<()>;
+}
+
+impl Output for Vec<u8> {
+    fn buffer(&mut self) -> &mut Vec<u8> {
+        self
+    }
+
+    fn commit(&mut self, _start: usize) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Windows decoded into a buffer, then written to `W`.
+pub struct Written<W> {
+    writer: W,
+    window: Vec<u8>,
+}
+
+impl<W: Write> Written<W> {
+    pub fn new(writer: W) -> Self {
+        Written {
+            writer,
+            window: Vec::new(),
+        }
+    }
+}
+
+impl<W: Write> Output for Written<W> {
+    fn buffer(&mut self) -> &mut Vec<u8> {
+        &mut self.window
+    }
+
+    fn commit(&mut self, start: usize) -> io::Result<()> {
+        let written = self.writer.write_all(&self.window[start..]);
+        self.window.clear();
+        written
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer.flush()
+    }
 }
 
 /// Decodes a delta read from `input` against `source` into `output`, one
@@ -46,11 +105,10 @@ pub struct Decoder<S, R, W> {
     finished: bool,
     table: [Entry; 256],
     cache: AddrCache,
-    window: Vec<u8>,
     sections: Vec<u8>,
 }
 
-impl<S: Source, R: Read, W: Write> Decoder<S, R, W> {
+impl<S: Source, R: Read, W: Output> Decoder<S, R, W> {
     pub fn new(source: S, input: R, output: W, max_output: u64) -> Self {
         Decoder {
             source,
@@ -68,7 +126,6 @@ impl<S: Source, R: Read, W: Write> Decoder<S, R, W> {
             finished: false,
             table: default_table(),
             cache: AddrCache::default(),
-            window: Vec::new(),
             sections: Vec::new(),
         }
     }
@@ -87,14 +144,21 @@ impl<S: Source, R: Read, W: Write> Decoder<S, R, W> {
         self.output
     }
 
+    /// Reads the header if not done yet; the output length it announces,
+    /// if it does (a claim, checked against what the windows produce).
+    pub fn header(&mut self) -> Result<Option<u64>> {
+        if !self.header_read {
+            self.read_header()?;
+            self.header_read = true;
+        }
+        Ok(self.expected)
+    }
+
     /// Reads the header if not done yet, then decodes one window. Reports
     /// delta bytes consumed; `finished` once the delta is fully decoded.
     pub fn step(&mut self) -> Result<Progress> {
         if !self.finished {
-            if !self.header_read {
-                self.read_header()?;
-                self.header_read = true;
-            }
+            self.header()?;
             match self.input.byte()? {
                 None => {
                     self.check_complete()?;
@@ -269,6 +333,8 @@ impl<S: Source, R: Read, W: Write> Decoder<S, R, W> {
         let (inst, addrs) = rest.split_at(inst_len as usize);
         let segment = self.source.segment(seg_pos, seg_len)?;
         self.cache.reset();
+        let out = self.output.buffer();
+        let start = out.len();
         run_window(
             &self.table,
             &mut self.cache,
@@ -277,10 +343,10 @@ impl<S: Source, R: Read, W: Write> Decoder<S, R, W> {
             inst,
             addrs,
             tgt_len,
-            &mut self.window,
+            out,
         )?;
         if let Some(expected) = checksum {
-            let actual = adler32(&self.window);
+            let actual = adler32(&out[start..]);
             if actual != expected {
                 return Err(Error::new(
                     ErrorCode::ChecksumMismatch,
@@ -289,7 +355,7 @@ impl<S: Source, R: Read, W: Write> Decoder<S, R, W> {
             }
         }
         self.output
-            .write_all(&self.window)
+            .commit(start)
             .map_err(|e| Error::io("writing the output", e))?;
         self.written += tgt_len;
         Ok(())
@@ -301,7 +367,8 @@ fn parse_length_appheader(app: &[u8]) -> Option<u64> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
-/// Executes one window's instructions into `out`.
+/// Executes one window's instructions, appending its `tgt_len` bytes to
+/// `out` (target addresses count from where the window starts).
 #[allow(clippy::too_many_arguments)]
 fn run_window(
     table: &[Entry; 256],
@@ -313,7 +380,7 @@ fn run_window(
     tgt_len: u64,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    out.clear();
+    let start = out.len();
     out.reserve(tgt_len as usize);
     let tgt_len = tgt_len as usize;
     let seg_len = seg.len() as u64;
@@ -330,7 +397,7 @@ fn run_window(
             } else {
                 u64::from(half.size)
             };
-            if size > (tgt_len - out.len()) as u64 {
+            if size > (tgt_len - (out.len() - start)) as u64 {
                 return Err(Error::corrupt("an instruction overflows its target window"));
             }
             let size = size as usize;
@@ -351,9 +418,9 @@ fn run_window(
                     out.resize(out.len() + size, byte);
                 }
                 Inst::Copy(mode) => {
-                    let here = seg_len + out.len() as u64;
+                    let here = seg_len + (out.len() - start) as u64;
                     let addr = cache.decode(here, mode, addrs, &mut ap)?;
-                    copy(seg, addr, size, out);
+                    copy(seg, addr, size, start, out);
                 }
             }
         }
@@ -361,7 +428,7 @@ fn run_window(
     if dp != data.len() || ap != addrs.len() {
         return Err(Error::corrupt("a window has unused data or addresses"));
     }
-    if out.len() != tgt_len {
+    if out.len() - start != tgt_len {
         return Err(Error::corrupt(
             "a window's instructions do not fill its target length",
         ));
@@ -370,9 +437,10 @@ fn run_window(
 }
 
 /// COPY semantics: `size` bytes from `addr` in source segment + target so
-/// far, byte by byte, so a copy may overlap what it produces. `addr` is
-/// already checked to be before the current position.
-fn copy(seg: &[u8], addr: u64, size: usize, out: &mut Vec<u8>) {
+/// far (the window's target starts at `out[start]`), byte by byte, so a
+/// copy may overlap what it produces. `addr` is already checked to be
+/// before the current position.
+fn copy(seg: &[u8], addr: u64, size: usize, start: usize, out: &mut Vec<u8>) {
     let mut remaining = size;
     let mut addr = addr;
     let seg_len = seg.len() as u64;
@@ -385,7 +453,7 @@ fn copy(seg: &[u8], addr: u64, size: usize, out: &mut Vec<u8>) {
     if remaining > 0 {
         // out[from..] stays periodic with period (len - from), so copying
         // from `from` in growing chunks is the same as copying byte by byte.
-        let from = (addr - seg_len) as usize;
+        let from = start + (addr - seg_len) as usize;
         while remaining > 0 {
             let n = remaining.min(out.len() - from);
             out.extend_from_within(from..from + n);

@@ -3,7 +3,7 @@
 //! only ever complete or absent: after an error the operation stays failed
 //! and its partial output is removed.
 
-use super::{Decoder, EncodeOptions, Encoder, FileSource, Progress};
+use super::{Decoder, EncodeOptions, Encoder, FileSource, Progress, Written};
 use crate::{Error, Result};
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
@@ -19,7 +19,7 @@ impl<S: super::Source, R: std::io::Read, W: std::io::Write> Step for Encoder<S, 
     }
 }
 
-impl<S: super::Source, R: std::io::Read, W: std::io::Write> Step for Decoder<S, R, W> {
+impl<S: super::Source, R: std::io::Read, W: super::Output> Step for Decoder<S, R, W> {
     fn step(&mut self) -> Result<Progress> {
         Decoder::step(self)
     }
@@ -33,7 +33,7 @@ pub struct FileOp<T> {
 }
 
 pub type FileEncoder = FileOp<Encoder<FileSource, File, BufWriter<File>>>;
-pub type FileDecoder = FileOp<Decoder<FileSource, BufReader<File>, BufWriter<File>>>;
+pub type FileDecoder = FileOp<Decoder<FileSource, BufReader<File>, Written<BufWriter<File>>>>;
 
 const BUFFER: usize = 1 << 20;
 
@@ -119,7 +119,7 @@ impl FileDecoder {
             let mut dec = Decoder::new(
                 source,
                 BufReader::with_capacity(BUFFER, input),
-                create(out_path)?,
+                Written::new(create(out_path)?),
                 max_output,
             );
             dec.set_total(total);
