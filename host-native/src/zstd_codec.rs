@@ -7,12 +7,21 @@ use crate::buffer::Input;
 use crate::errors::{argument_error, compression_error, delta_error, limit_error};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use zstd::zstd_safe::{self, CCtx, CParameter, DCtx, DParameter, InBuffer, OutBuffer};
+use zstd::zstd_safe::{self, CCtx, CParameter, DCtx, DParameter, InBuffer, OutBuffer, WriteBuf};
 
 /// zstd's largest window on 64-bit targets.
 const WINDOW_LOG_MAX: u32 = 31;
 /// What zstd itself accepts without being told more (ZSTD_WINDOWLOG_LIMIT_DEFAULT).
 const WINDOW_LOG_DEFAULT: u32 = 27;
+/// Output per input byte that a frame is believed to announce without proof:
+/// JSON compresses 5-20x at level 3. A frame claiming more is decoded into
+/// memory that grows as its output arrives, so a 17-byte frame announcing
+/// 2 GB costs what it decodes before it fails, not 2 GB.
+const PLAUSIBLE_RATIO: u64 = 64;
+/// A claim this small is always believed.
+const PLAUSIBLE_FLOOR: u64 = 1 << 20;
+/// Step by which the growing output is extended, at least.
+const GROW_MIN: usize = 1 << 20;
 
 fn name(code: usize) -> String {
     zstd_safe::get_error_name(code).to_string()
@@ -65,13 +74,15 @@ fn compress(
     Ok(PyBytes::new(py, &out).unbind())
 }
 
-/// Decodes one whole frame into `out`, sized to the content size the frame
-/// announces.
-fn decompress_frame(
+/// Decodes one whole frame into `out`. When `out` is full, `room` makes
+/// more or says it may not (the frame then decodes to more than it
+/// announces). Returns the bytes written.
+fn decompress_frame<C: WriteBuf + ?Sized>(
     frame: &[u8],
     prefix: Option<&[u8]>,
     window_log: u32,
-    out: &mut [u8],
+    out: &mut C,
+    mut room: impl FnMut(&mut C) -> bool,
 ) -> Result<usize, String> {
     let corrupt = name;
     let mut dctx = DCtx::create();
@@ -80,26 +91,51 @@ fn decompress_frame(
     if let Some(p) = prefix {
         dctx.ref_prefix(p).map_err(corrupt)?;
     }
-    let mut output = OutBuffer::around(out);
     let mut input = InBuffer::around(frame);
+    let mut pos = 0;
     loop {
+        let mut output = OutBuffer::around_pos(out, pos);
         let hint = dctx
             .decompress_stream(&mut output, &mut input)
             .map_err(corrupt)?;
+        pos = output.pos();
+        let full = pos == output.capacity();
         if hint == 0 {
             break;
         }
-        if output.pos() == output.capacity() {
-            return Err("the frame decodes to more than it announces".into());
-        }
-        if input.pos == frame.len() {
+        if full {
+            if !room(out) {
+                return Err("the frame decodes to more than it announces".into());
+            }
+        } else if input.pos == frame.len() {
             return Err("the frame is truncated".into());
         }
     }
     if input.pos != frame.len() {
         return Err("unexpected data after the zstd frame".into());
     }
-    Ok(output.pos())
+    Ok(pos)
+}
+
+/// Decodes a frame whose announced `size` the input does not back into a
+/// `Vec` that grows (by doubling, up to `size`) as output arrives.
+fn decompress_growing(
+    frame: &[u8],
+    prefix: Option<&[u8]>,
+    window_log: u32,
+    size: u64,
+) -> Result<Vec<u8>, String> {
+    let size = usize::try_from(size).map_err(|_| "the frame is too large for memory")?;
+    let mut out = Vec::with_capacity(GROW_MIN.min(size));
+    decompress_frame(frame, prefix, window_log, &mut out, |v: &mut Vec<u8>| {
+        let have = v.capacity();
+        if have >= size {
+            return false;
+        }
+        v.reserve_exact(have.max(GROW_MIN).min(size - have));
+        true
+    })?;
+    Ok(out)
 }
 
 fn decompress(
@@ -147,14 +183,31 @@ fn decompress(
         .max(WINDOW_LOG_DEFAULT)
         .min(max_window_log);
     let mut failure = None;
-    let bytes = PyBytes::new_with(py, size as usize, |buf| {
-        match py.detach(|| decompress_frame(frame, prefix, window_log, buf)) {
-            Ok(n) if n as u64 == size => {}
-            Ok(n) => failure = Some(format!("decoded {n} bytes of the {size} announced")),
-            Err(e) => failure = Some(e),
+    let check =
+        |n: usize| (n as u64 != size).then(|| format!("decoded {n} bytes of the {size} announced"));
+    let plausible = (frame.len() as u64)
+        .saturating_mul(PLAUSIBLE_RATIO)
+        .saturating_add(prefix_len)
+        .max(PLAUSIBLE_FLOOR);
+    let bytes = if size <= plausible {
+        // The common case: straight into the result, one pass, no copy.
+        PyBytes::new_with(py, size as usize, |buf| {
+            let decoded = py.detach(|| decompress_frame(frame, prefix, window_log, buf, |_| false));
+            failure = decoded.map_or_else(Some, check);
+            Ok(())
+        })?
+    } else {
+        match py.detach(|| decompress_growing(frame, prefix, window_log, size)) {
+            Ok(out) => {
+                failure = check(out.len());
+                PyBytes::new(py, &out)
+            }
+            Err(e) => {
+                failure = Some(e);
+                PyBytes::new(py, b"")
+            }
         }
-        Ok(())
-    })?;
+    };
     match failure {
         None => Ok(bytes.unbind()),
         Some(m) => {
