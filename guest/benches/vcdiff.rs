@@ -75,7 +75,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| encode(&old, &new, EncodeOptions::default()).unwrap())
     });
     g.bench_function("decode", |b| {
-        b.iter(|| decode(&old, &delta, u64::MAX).unwrap())
+        b.iter(|| decode(&old, &delta, u64::MAX, true).unwrap())
     });
     g.finish();
 }

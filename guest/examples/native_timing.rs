@@ -54,7 +54,9 @@ fn main() {
                 encode(&old, &new, EncodeOptions::default()).expect("encode")
             });
             println!("encode {t}");
-            let (t, back) = best(repeat, || decode(&old, &delta, u64::MAX).expect("decode"));
+            let (t, back) = best(repeat, || {
+                decode(&old, &delta, u64::MAX, true).expect("decode")
+            });
             assert!(back == new, "decoded wrongly");
             println!("decode {t}");
             println!("delta_bytes {}", delta.len());

@@ -19,6 +19,9 @@ pub enum ErrorCode {
     InvalidSchema,
     InvalidPatch,
     PatchFailed,
+    /// Output nothing in the input lets us check (a VCDIFF window without a
+    /// checksum), refused unless the caller opts out of verification.
+    Unverified,
 }
 
 /// Where in its input an error is: a byte offset, and for text the 1-based

@@ -36,7 +36,7 @@ fn round_trips_edge_cases() {
     ];
     for (old, new) in cases {
         let delta = encode(&old, &new, opts()).unwrap();
-        assert_eq!(decode(&old, &delta, u64::MAX).unwrap(), new);
+        assert_eq!(decode(&old, &delta, u64::MAX, true).unwrap(), new);
     }
 }
 
@@ -53,7 +53,7 @@ fn small_edits_give_small_deltas() {
         "delta of {} bytes for 105 edits",
         delta.len()
     );
-    assert_eq!(decode(&old, &delta, u64::MAX).unwrap(), new);
+    assert_eq!(decode(&old, &delta, u64::MAX, true).unwrap(), new);
 }
 
 #[test]
@@ -68,7 +68,7 @@ fn many_windows_and_a_moving_source_window() {
     };
     let delta = encode(&old, &new, small).unwrap();
     assert!(delta.len() < 20_000, "{}", delta.len());
-    assert_eq!(decode(&old, &delta, u64::MAX).unwrap(), new);
+    assert_eq!(decode(&old, &delta, u64::MAX, true).unwrap(), new);
 }
 
 #[test]
@@ -87,7 +87,7 @@ fn streaming_steps_report_progress() {
     }
     assert_eq!(steps, 7);
     let delta = enc.into_output();
-    let mut dec = Decoder::new(SliceSource(&old), &delta[..], Vec::new(), u64::MAX);
+    let mut dec = Decoder::new(SliceSource(&old), &delta[..], Vec::new(), u64::MAX, true);
     let mut last = 0;
     loop {
         let p = dec.step().unwrap();
@@ -106,10 +106,10 @@ fn output_cap_is_enforced() {
     let new = vec![7u8; 100_000];
     let delta = encode(b"", &new, opts()).unwrap();
     assert_eq!(
-        decode(b"", &delta, 99_999).unwrap_err().code,
+        decode(b"", &delta, 99_999, true).unwrap_err().code,
         ErrorCode::LimitExceeded
     );
-    assert_eq!(decode(b"", &delta, 100_000).unwrap(), new);
+    assert_eq!(decode(b"", &delta, 100_000, true).unwrap(), new);
 }
 
 #[test]
@@ -119,15 +119,40 @@ fn wrong_source_and_checksum_are_detected() {
     new[500] ^= 1;
     let delta = encode(&old, &new, opts()).unwrap();
     assert_eq!(
-        decode(&old[..100], &delta, u64::MAX).unwrap_err().code,
+        decode(&old[..100], &delta, u64::MAX, true)
+            .unwrap_err()
+            .code,
         ErrorCode::WrongSource
     );
     let mut other = old.clone();
     other[9000] ^= 1;
     assert_eq!(
-        decode(&other, &delta, u64::MAX).unwrap_err().code,
+        decode(&other, &delta, u64::MAX, true).unwrap_err().code,
         ErrorCode::ChecksumMismatch
     );
+}
+
+#[test]
+fn a_delta_without_checksums_decodes_only_unverified() {
+    let old = pseudo_random(10_000, 1);
+    let mut new = old.clone();
+    new[500] ^= 1;
+    let bare = EncodeOptions {
+        checksum: false,
+        ..opts()
+    };
+    let delta = encode(&old, &new, bare).unwrap();
+    let mut other = old.clone();
+    other[9000] ^= 1;
+    // Verified, it is refused whatever the old version, before any output.
+    for source in [&old, &other] {
+        let e = decode(source, &delta, u64::MAX, true).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Unverified, "{}", e.message);
+    }
+    // Unverified, the right old version rebuilds `new` and a wrong one
+    // silently does not: what the caller opts into.
+    assert_eq!(decode(&old, &delta, u64::MAX, false).unwrap(), new);
+    assert_ne!(decode(&other, &delta, u64::MAX, false).unwrap(), new);
 }
 
 #[test]
@@ -149,7 +174,7 @@ fn bad_headers_are_typed_errors() {
         ),
     ] {
         assert_eq!(
-            decode(b"", bytes, u64::MAX).unwrap_err().code,
+            decode(b"", bytes, u64::MAX, true).unwrap_err().code,
             code,
             "{bytes:?}"
         );
@@ -173,7 +198,7 @@ proptest! {
             }
         }
         let delta = encode(&old, &new, opts()).unwrap();
-        prop_assert_eq!(decode(&old, &delta, u64::MAX).unwrap(), new);
+        prop_assert_eq!(decode(&old, &delta, u64::MAX, true).unwrap(), new);
     }
 
     /// Any corruption of a valid delta gives an error or, where the damage
@@ -189,9 +214,9 @@ proptest! {
             let i = at as usize % delta.len();
             delta[i] ^= byte | 1;
         }
-        let _ = decode(&old, &delta, 1 << 20);
+        let _ = decode(&old, &delta, 1 << 20, true);
         let cut = cut as usize % delta.len();
-        prop_assert!(decode(&old, &delta[..cut], 1 << 20).is_err());
+        prop_assert!(decode(&old, &delta[..cut], 1 << 20, true).is_err());
     }
 }
 

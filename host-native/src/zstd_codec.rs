@@ -18,6 +18,8 @@ const WINDOW_LOG_DEFAULT: u32 = 27;
 /// memory that grows as its output arrives, so a 17-byte frame announcing
 /// 2 GB costs what it decodes before it fails, not 2 GB.
 const PLAUSIBLE_RATIO: u64 = 64;
+/// Content_Checksum_flag in a frame header's descriptor byte (RFC 8878 3.1.1.1.1).
+const CHECKSUM_FLAG: u8 = 0x04;
 /// A claim this small is always believed.
 const PLAUSIBLE_FLOOR: u64 = 1 << 20;
 /// Step by which the growing output is extended, at least.
@@ -138,12 +140,16 @@ fn decompress_growing(
     Ok(out)
 }
 
+/// Decodes one frame (a delta when `prefix` is the old version). With
+/// `verify`, a delta frame without a content checksum is refused: nothing
+/// else in it would tell the right old version from a wrong one.
 fn decompress(
     py: Python<'_>,
     frame: &[u8],
     prefix: Option<&[u8]>,
     max_output: u64,
     max_window_log: u32,
+    verify: bool,
 ) -> PyResult<Py<PyBytes>> {
     let what = if prefix.is_some() {
         "zstd delta"
@@ -171,6 +177,13 @@ fn decompress(
         }
         Err(_) => return Err(error(format!("the {what} header is truncated or corrupt"), "truncated")),
     };
+    // The content size parsed, so the frame descriptor (byte 4) is there.
+    if verify && frame[4] & CHECKSUM_FLAG == 0 {
+        return Err(error(
+            format!("the {what} has no checksum, so its output cannot be verified against the old version: decode with verify=False (--no-verify) only if you know the old version is the right one"),
+            "unverified",
+        ));
+    }
     if size > max_output {
         return Err(limit_error(
             py,
@@ -252,7 +265,7 @@ pub fn zstd_decompress(
     max_window_log: u32,
 ) -> PyResult<Py<PyBytes>> {
     let w = check_window_log(py, max_window_log)?;
-    decompress(py, frame.as_slice(), None, max_output, w)
+    decompress(py, frame.as_slice(), None, max_output, w, false)
 }
 
 fn overlaps(a: &[u8], b: &[u8]) -> bool {
@@ -279,16 +292,25 @@ pub fn zstd_patch_encode(
     compress(py, new, level, Some(old))
 }
 
-/// The new version from `old` and a patch-from `delta`.
+/// The new version from `old` and a patch-from `delta`; with `verify`, only
+/// if the frame carries a checksum.
 #[pyfunction]
-#[pyo3(signature = (old, delta, max_output, max_window_log=WINDOW_LOG_MAX))]
+#[pyo3(signature = (old, delta, max_output, max_window_log=WINDOW_LOG_MAX, verify=true))]
 pub fn zstd_patch_decode(
     py: Python<'_>,
     old: Input<'_>,
     delta: Input<'_>,
     max_output: u64,
     max_window_log: u32,
+    verify: bool,
 ) -> PyResult<Py<PyBytes>> {
     let w = check_window_log(py, max_window_log)?;
-    decompress(py, delta.as_slice(), Some(old.as_slice()), max_output, w)
+    decompress(
+        py,
+        delta.as_slice(),
+        Some(old.as_slice()),
+        max_output,
+        w,
+        verify,
+    )
 }

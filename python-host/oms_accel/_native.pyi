@@ -74,7 +74,7 @@ def zstd_decompress(frame: Buffer, max_output: int, max_window_log: int = ...) -
 def zstd_patch_encode(old: Buffer, new: Buffer, level: int = 3) -> bytes:
     """A zstd patch-from delta: `new` compressed against `old` as reference prefix."""
 
-def zstd_patch_decode(old: Buffer, delta: Buffer, max_output: int, max_window_log: int = ...) -> bytes:
+def zstd_patch_decode(old: Buffer, delta: Buffer, max_output: int, max_window_log: int = ..., verify: bool = ...) -> bytes:
     """The new version from `old` and a patch-from `delta`."""
 
 def xdelta3_encode(old: Buffer, new: Buffer) -> bytes:
@@ -122,11 +122,13 @@ class WasmResource:
     def alive(self) -> bool: ...
 
 def wasm_delta_encode(inst: WasmInstance, old: Buffer, new: Buffer, window_size: int, source_window_size: int, checksum: bool) -> bytes: ...
-def wasm_delta_decode(inst: WasmInstance, old: Buffer, delta: Buffer, max_output: int) -> bytes: ...
+def wasm_delta_decode(inst: WasmInstance, old: Buffer, delta: Buffer, max_output: int, verify: bool) -> bytes: ...
 def wasm_file_encoder_open(
     inst: WasmInstance, old_path: str, new_path: str, out_path: str, window_size: int, source_window_size: int, checksum: bool
 ) -> WasmResource: ...
-def wasm_file_decoder_open(inst: WasmInstance, old_path: str, delta_path: str, out_path: str, max_output: int) -> WasmResource: ...
+def wasm_file_decoder_open(
+    inst: WasmInstance, old_path: str, delta_path: str, out_path: str, max_output: int, verify: bool
+) -> WasmResource: ...
 def wasm_file_step(op: WasmResource) -> tuple[int, int, bool]:
     """One window: (done, total, finished)."""
 

@@ -11,6 +11,7 @@ code                   meaning                                             raise
 ``truncated``          the input ends before its format says it does       the capability's error
 ``wrong-source``       a delta refers to bytes its source does not have    `DeltaError`
 ``checksum-mismatch``  decoded output fails the checksum stored with it    `DeltaError`
+``unverified``         a delta without checksums, decoded with verify on   `DeltaError`
 ``unsupported``        a valid input using a feature not implemented       the capability's error
 ``io``                 reading or writing a file failed                    the capability's error
 ``limit-exceeded``     a limit (output, depth, size, memory, time) hit     `LimitError`
@@ -43,7 +44,8 @@ class AccelError(Exception):
 
 class DeltaError(AccelError):
     """A delta is corrupt, truncated, made against another source, fails its
-    checksum, or uses a feature this library does not support."""
+    checksum, has none to check (with verification on), or uses a feature
+    this library does not support."""
 
 
 class CompressionError(AccelError):

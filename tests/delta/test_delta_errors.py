@@ -9,10 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oms_accel import AccelArgumentError, DeltaEncoder, DeltaError, LimitError, Limits
+from oms_accel import AccelArgumentError, DeltaEncoder, DeltaError, LimitError, Limits, backends
+from oms_accel.delta import VCDIFF_BACKENDS
 from oms_accel.samples import document, edit
 
-from ..conftest import make
+from ..conftest import make, with_hosts
 
 OLD = document(50_000, seed=31)
 NEW = edit(OLD, 0.02, seed=32)
@@ -32,7 +33,7 @@ def delta(encoder: DeltaEncoder) -> bytes:
         (b"not a delta at all", "corrupt"),
         (b"\x28\xb5\x2f\xfd\x20", "truncated"),  # a zstd frame header cut short
         (b"\x28\xb5\x2f\xfd\x00\x00", "unsupported"),  # a zstd frame that does not record its size
-        (b"\x28\xb5\x2f\xfd\x20\x05\x29\x00\x00\xff\xff", "corrupt"),  # a zstd frame with a bad block
+        (b"\x28\xb5\x2f\xfd\x24\x05\x29\x00\x00\xff\xff", "corrupt"),  # a zstd frame with a bad block
         (b"\xd6\xc3\xc4\x01\x00", "unsupported"),  # VCDIFF version 1
         (b"\xd6\xc3\xc4\x00\x02", "unsupported"),  # custom code table
         (b"\xd6\xc3\xc4\x00\x00", "truncated"),  # a header and no window
@@ -119,3 +120,42 @@ def test_bit_flips_never_give_wrong_output_silently(encoder: DeltaEncoder, delta
     # A flip the format cannot see (in a byte the decoder ignores, such as
     # our own length header's digits when they still match) must still decode right.
     assert out == NEW
+
+
+# --- every VCDIFF reader reports a damaged delta the same way --------------------------
+
+_READERS = with_hosts(backends.loaded(VCDIFF_BACKENDS))
+_DAMAGEABLE = [
+    DeltaEncoder("python").encode(OLD, NEW),
+    DeltaEncoder("python", window_size=4096).encode(OLD, NEW),
+    DeltaEncoder("python").encode(b"", NEW[:3000]),
+]
+
+
+def _report(backend: str, delta: bytes) -> tuple[str, str | None, str]:
+    try:
+        return ("ok", None, "right" if DeltaEncoder(backend).decode(OLD, delta) == NEW else "other")
+    except DeltaError as e:
+        return ("DeltaError", e.code, str(e))
+    except LimitError as e:
+        return ("LimitError", e.code, str(e))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(range(len(_DAMAGEABLE))),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 2), st.integers(0, 255)), min_size=1, max_size=3),
+)
+def test_damaged_deltas_get_the_same_error_from_every_reader(which: int, edits: list[tuple[int, int, int]]) -> None:
+    """Code, type and message, whichever reader decodes (wasm on each host, python)."""
+    d = bytearray(_DAMAGEABLE[which])
+    for at, op, b in edits:
+        k = at % len(d)
+        if op == 0:
+            d[k] = b
+        elif op == 1:
+            del d[k]
+        else:
+            d.insert(k, b)
+    seen = {r: _report(r, bytes(d)) for r in _READERS}
+    assert len(set(seen.values())) == 1, seen

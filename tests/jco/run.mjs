@@ -26,7 +26,7 @@ const ops = {
     return {};
   },
   decode: ([old, d, out]) => {
-    writeFileSync(out, delta.decode(readFileSync(old), readFileSync(d), 1n << 32n));
+    writeFileSync(out, delta.decode(readFileSync(old), readFileSync(d), 1n << 32n, true));
     return {};
   },
   get: ([doc, pointer]) => {

@@ -51,8 +51,9 @@ impl delta::GuestFileDecoder for DecoderResource {
         delta_path: String,
         out_path: String,
         max_output: u64,
+        verify: bool,
     ) -> Result<delta::FileDecoder, types::Error> {
-        let op = FileDecoder::open(&old_path, &delta_path, &out_path, max_output)?;
+        let op = FileDecoder::open(&old_path, &delta_path, &out_path, max_output, verify)?;
         Ok(delta::FileDecoder::new(DecoderResource(RefCell::new(op))))
     }
     fn step(&self) -> Result<delta::Progress, types::Error> {
@@ -72,8 +73,13 @@ impl delta::Guest for Component {
         Ok(vcdiff::encode(&old, &new, options.into())?)
     }
 
-    fn decode(old: Vec<u8>, delta: Vec<u8>, max_output: u64) -> Result<Vec<u8>, types::Error> {
-        Ok(vcdiff::decode(&old, &delta, max_output)?)
+    fn decode(
+        old: Vec<u8>,
+        delta: Vec<u8>,
+        max_output: u64,
+        verify: bool,
+    ) -> Result<Vec<u8>, types::Error> {
+        Ok(vcdiff::decode(&old, &delta, max_output, verify)?)
     }
 
     fn encode_file(
@@ -95,12 +101,14 @@ impl delta::Guest for Component {
         delta_path: String,
         out_path: String,
         max_output: u64,
+        verify: bool,
     ) -> Result<u64, types::Error> {
         Ok(vcdiff::decode_file(
             &old_path,
             &delta_path,
             &out_path,
             max_output,
+            verify,
         )?)
     }
 }

@@ -35,6 +35,7 @@ impl From<Error> for types::Error {
             ErrorCode::InvalidSchema => types::ErrorCode::InvalidSchema,
             ErrorCode::InvalidPatch => types::ErrorCode::InvalidPatch,
             ErrorCode::PatchFailed => types::ErrorCode::PatchFailed,
+            ErrorCode::Unverified => types::ErrorCode::Unverified,
         };
         types::Error {
             code,

@@ -55,7 +55,7 @@ impl AddrCache {
             }
             m => {
                 let Some(&b) = addrs.get(*pos) else {
-                    return Err(Error::truncated("delta ends inside a COPY address"));
+                    return Err(Error::truncated("the delta ends inside a COPY address"));
                 };
                 *pos += 1;
                 self.same[(m as usize - 2 - NEAR_SLOTS) * 256 + b as usize]

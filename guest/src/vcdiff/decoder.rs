@@ -10,10 +10,11 @@ use super::{VCD_ADLER32, VCD_APPHEADER, VCD_CODETABLE, VCD_DECOMPRESS, VCD_SOURC
 use crate::{Error, ErrorCode, Result};
 use std::io::{self, Read, Write};
 
-/// Decodes a whole delta held in memory.
-pub fn decode(old: &[u8], delta: &[u8], max_output: u64) -> Result<Vec<u8>> {
+/// Decodes a whole delta held in memory. With `verify`, every window must
+/// carry a checksum (see [`Decoder::new`]).
+pub fn decode(old: &[u8], delta: &[u8], max_output: u64, verify: bool) -> Result<Vec<u8>> {
     let cap = usize::try_from(max_output).unwrap_or(usize::MAX);
-    let mut dec = Decoder::new(SliceSource(old), delta, Vec::new(), max_output);
+    let mut dec = Decoder::new(SliceSource(old), delta, Vec::new(), max_output, verify);
     dec.set_total(delta.len() as u64);
     // Room for the whole output at once: regrowing an 8 MiB output copies
     // it (a tenth of a decode). Our deltas announce their length; a claim
@@ -96,6 +97,7 @@ pub struct Decoder<S, R, W> {
     input: CountingReader<R>,
     output: W,
     max_output: u64,
+    verify: bool,
     written: u64,
     windows: u64,
     /// The output length our encoder stored in the header, if it did.
@@ -109,7 +111,11 @@ pub struct Decoder<S, R, W> {
 }
 
 impl<S: Source, R: Read, W: Output> Decoder<S, R, W> {
-    pub fn new(source: S, input: R, output: W, max_output: u64) -> Self {
+    /// A decoder that writes at most `max_output` bytes. With `verify`, a
+    /// window without a checksum is refused before it is decoded: nothing
+    /// else in VCDIFF tells a right old version from a wrong one, so such a
+    /// window would rebuild wrong bytes from the wrong source, silently.
+    pub fn new(source: S, input: R, output: W, max_output: u64, verify: bool) -> Self {
         Decoder {
             source,
             input: CountingReader {
@@ -118,6 +124,7 @@ impl<S: Source, R: Read, W: Output> Decoder<S, R, W> {
             },
             output,
             max_output,
+            verify,
             written: 0,
             windows: 0,
             expected: None,
@@ -320,6 +327,16 @@ impl<S: Source, R: Read, W: Output> Decoder<S, R, W> {
                 "output would exceed the limit of {} bytes",
                 self.max_output
             )));
+        }
+        if self.verify && checksum.is_none() {
+            return Err(Error::new(
+                ErrorCode::Unverified,
+                format!(
+                    "window {} has no checksum, so its output cannot be verified against the old version: \
+                     decode with verify=False (--no-verify) only if you know the old version is the right one",
+                    self.windows
+                ),
+            ));
         }
         self.sections.clear();
         let got = (&mut self.input)

@@ -111,8 +111,15 @@ impl FileEncoder {
 
 impl FileDecoder {
     /// Decodes `delta_path` against `old_path` into `out_path`, refusing to
-    /// write more than `max_output` bytes; progress counts delta bytes read.
-    pub fn open(old_path: &str, delta_path: &str, out_path: &str, max_output: u64) -> Result<Self> {
+    /// write more than `max_output` bytes (and, with `verify`, to decode a
+    /// window without a checksum); progress counts delta bytes read.
+    pub fn open(
+        old_path: &str,
+        delta_path: &str,
+        out_path: &str,
+        max_output: u64,
+        verify: bool,
+    ) -> Result<Self> {
         let op = (|| {
             let source = FileSource::open(old_path)?;
             let (input, total) = open_input(delta_path)?;
@@ -121,6 +128,7 @@ impl FileDecoder {
                 BufReader::with_capacity(BUFFER, input),
                 Written::new(create(out_path)?),
                 max_output,
+                verify,
             );
             dec.set_total(total);
             Ok(dec)
@@ -153,8 +161,9 @@ pub fn decode_file(
     delta_path: &str,
     out_path: &str,
     max_output: u64,
+    verify: bool,
 ) -> Result<u64> {
-    let mut dec = FileDecoder::open(old_path, delta_path, out_path, max_output)?;
+    let mut dec = FileDecoder::open(old_path, delta_path, out_path, max_output, verify)?;
     dec.finish()?;
     Ok(dec.written())
 }
@@ -222,7 +231,7 @@ mod tests {
         }
         assert!(steps > 2, "one step per window: {steps}");
         drop(enc);
-        let size = decode_file(&o, &d.path("delta"), &d.path("out"), u64::MAX).unwrap();
+        let size = decode_file(&o, &d.path("delta"), &d.path("out"), u64::MAX, true).unwrap();
         assert_eq!(size, new.len() as u64);
         assert_eq!(std::fs::read(d.path("out")).unwrap(), new);
         let whole = encode_file(&o, &n, &d.path("delta2"), EncodeOptions::default()).unwrap();
@@ -237,7 +246,7 @@ mod tests {
         encode_file(&o, &n, &d.path("delta"), EncodeOptions::default()).unwrap();
         let out = d.path("out");
         // Over the output cap: the first window fails, nothing is left.
-        let mut dec = FileDecoder::open(&o, &d.path("delta"), &out, 1000).unwrap();
+        let mut dec = FileDecoder::open(&o, &d.path("delta"), &out, 1000, true).unwrap();
         let e = dec.step().unwrap_err();
         assert_eq!(e.code, ErrorCode::LimitExceeded);
         assert!(!Path::new(&out).exists());
@@ -250,7 +259,7 @@ mod tests {
         assert!(!Path::new(&out).exists());
         // A delta against the wrong source.
         let wrong = d.write("wrong", &old[..1000]);
-        let e = decode_file(&wrong, &d.path("delta"), &out, u64::MAX).unwrap_err();
+        let e = decode_file(&wrong, &d.path("delta"), &out, u64::MAX, true).unwrap_err();
         assert_eq!(e.code, ErrorCode::WrongSource);
         assert!(!Path::new(&out).exists());
     }

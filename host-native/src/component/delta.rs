@@ -38,7 +38,8 @@ pub fn wasm_delta_encode<'py>(
     Ok(PyBytes::new(py, &delta))
 }
 
-/// `delta` applied to `old`, at most `max_output` bytes.
+/// `delta` applied to `old`, at most `max_output` bytes; with `verify`, only
+/// if every window carries a checksum.
 #[pyfunction]
 pub fn wasm_delta_decode<'py>(
     py: Python<'py>,
@@ -46,12 +47,13 @@ pub fn wasm_delta_decode<'py>(
     old: Input<'py>,
     delta: Input<'py>,
     max_output: u64,
+    verify: bool,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let (old, delta) = (old.as_slice(), delta.as_slice());
     let out = inst.shared().call(py, ERROR, |store, accel| {
         accel
             .oms_accel_delta()
-            .call_decode(store, old, delta, max_output)
+            .call_decode(store, old, delta, max_output, verify)
     })?;
     Ok(PyBytes::new(py, &out))
 }
@@ -89,13 +91,14 @@ pub fn wasm_file_decoder_open(
     delta_path: &str,
     out_path: &str,
     max_output: u64,
+    verify: bool,
 ) -> PyResult<WasmResource> {
     let shared = inst.shared();
     let handle = shared.call(py, ERROR, |store, accel| {
         accel
             .oms_accel_delta()
             .file_decoder()
-            .call_open(store, old_path, delta_path, out_path, max_output)
+            .call_open(store, old_path, delta_path, out_path, max_output, verify)
     })?;
     Ok(shared.resource(DECODER, handle))
 }

@@ -648,6 +648,7 @@ fn wit_error(py: Python<'_>, e: types::Error, capability: &str) -> PyErr {
         C::InvalidSchema => "invalid-schema",
         C::InvalidPatch => "invalid-patch",
         C::PatchFailed => "patch-failed",
+        C::Unverified => "unverified",
     };
     let position = e.position.map(|p| (p.offset, p.line, p.column));
     let build = || -> PyResult<PyErr> {

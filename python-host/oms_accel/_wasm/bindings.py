@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import AccelError, DeltaError, JsonError, VectorError, from_code
 from ..limits import Limits
 from . import runtime as rt
-from .host import Buffer, DocumentHandle, EncodeOptions, ParseOptions, Progress, SchemaHandle, Text, as_str, is_text
+from .host import Buffer, DecodeOptions, DocumentHandle, EncodeOptions, ParseOptions, Progress, SchemaHandle, Text, as_str, is_text
 
 PACKAGE = "oms:accel"
 VERSION = "0.2.0"
@@ -311,24 +311,24 @@ class WasmtimePyHost:
             _call(inst, DELTA, "encode-file", args, DeltaError)
             return _read(d)
 
-    def delta_decode(self, limits: Limits, old: Buffer, delta: Buffer, max_output: int) -> bytes:
+    def delta_decode(self, limits: Limits, old: Buffer, delta: Buffer, options: DecodeOptions) -> bytes:
         inst = self._instance(limits)
         with _scratch(inst, "old", "delta", "out") as (o, d, out):
             _write_all([(o, old), (d, delta)])
-            _call(inst, DELTA, "decode-file", [_guest("old"), _guest("delta"), _guest("out"), max_output], DeltaError)
+            _call(inst, DELTA, "decode-file", [_guest("old"), _guest("delta"), _guest("out"), *options], DeltaError)
             return _read(out)
 
     def delta_encode_file(
         self, limits: Limits, old_path: str, new_path: str, out_path: str, options: EncodeOptions, progress: Progress | None
     ) -> int:
-        return self._file_op("file-encoder", limits, [old_path, new_path], _encode_options(options), out_path, progress)
+        return self._file_op("file-encoder", limits, [old_path, new_path], [_encode_options(options)], out_path, progress)
 
     def delta_decode_file(
-        self, limits: Limits, old_path: str, delta_path: str, out_path: str, max_output: int, progress: Progress | None
+        self, limits: Limits, old_path: str, delta_path: str, out_path: str, options: DecodeOptions, progress: Progress | None
     ) -> int:
-        return self._file_op("file-decoder", limits, [old_path, delta_path], max_output, out_path, progress)
+        return self._file_op("file-decoder", limits, [old_path, delta_path], list(options), out_path, progress)
 
-    def _file_op(self, resource: str, limits: Limits, inputs: list[str], extra: Any, out_path: str, progress: Progress | None) -> int:
+    def _file_op(self, resource: str, limits: Limits, inputs: list[str], extra: list[Any], out_path: str, progress: Progress | None) -> int:
         """Runs a file resource one window per call: each call gets the full
         time limit, and progress is reported between windows. The inputs are
         read in place through read-only preopens; the output is written to
@@ -336,7 +336,7 @@ class WasmtimePyHost:
         from .._files import move_into_place
 
         with rt.file_instance(limits, inputs) as (inst, guest_paths):
-            handle = _call(inst, DELTA, f"[static]{resource}.open", [*guest_paths, _guest("out"), extra], DeltaError)
+            handle = _call(inst, DELTA, f"[static]{resource}.open", [*guest_paths, _guest("out"), *extra], DeltaError)
             try:
                 while True:
                     p = _call(inst, DELTA, f"[method]{resource}.step", [handle], DeltaError)

@@ -37,6 +37,15 @@ def as_str(text: Text) -> str:
 Progress = Callable[[int, int], None]
 
 
+class DecodeOptions(NamedTuple):
+    """The trailing arguments of the WIT ``decode`` calls."""
+
+    #: The most bytes the output may have.
+    max_output: int
+    #: Refuse a window without a checksum (``unverified``).
+    verify: bool
+
+
 class EncodeOptions(NamedTuple):
     """The WIT ``encode-options``: 0 means the component's default."""
 
@@ -104,12 +113,12 @@ class Host(Protocol):
 
     # --- delta ---
     def delta_encode(self, limits: Limits, old: Buffer, new: Buffer, options: EncodeOptions) -> bytes: ...
-    def delta_decode(self, limits: Limits, old: Buffer, delta: Buffer, max_output: int) -> bytes: ...
+    def delta_decode(self, limits: Limits, old: Buffer, delta: Buffer, options: DecodeOptions) -> bytes: ...
     def delta_encode_file(
         self, limits: Limits, old_path: str, new_path: str, out_path: str, options: EncodeOptions, progress: Progress | None
     ) -> int: ...
     def delta_decode_file(
-        self, limits: Limits, old_path: str, delta_path: str, out_path: str, max_output: int, progress: Progress | None
+        self, limits: Limits, old_path: str, delta_path: str, out_path: str, options: DecodeOptions, progress: Progress | None
     ) -> int: ...
 
     # --- json ---

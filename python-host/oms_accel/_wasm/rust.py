@@ -26,7 +26,7 @@ from .. import _native
 from ..errors import AccelError
 from ..limits import Limits
 from . import component as comp
-from .host import Buffer, DocumentHandle, EncodeOptions, ParseOptions, Progress, SchemaHandle, Text, is_text
+from .host import Buffer, DecodeOptions, DocumentHandle, EncodeOptions, ParseOptions, Progress, SchemaHandle, Text, is_text
 
 #: Records per call when streaming NDJSON.
 NDJSON_BATCH = 512
@@ -216,8 +216,8 @@ class RustHost:
     def delta_encode(self, limits: Limits, old: Buffer, new: Buffer, options: EncodeOptions) -> bytes:
         return _native.wasm_delta_encode(self._instance(limits), old, new, *options)
 
-    def delta_decode(self, limits: Limits, old: Buffer, delta: Buffer, max_output: int) -> bytes:
-        return _native.wasm_delta_decode(self._instance(limits), old, delta, max_output)
+    def delta_decode(self, limits: Limits, old: Buffer, delta: Buffer, options: DecodeOptions) -> bytes:
+        return _native.wasm_delta_decode(self._instance(limits), old, delta, *options)
 
     def delta_encode_file(
         self, limits: Limits, old_path: str, new_path: str, out_path: str, options: EncodeOptions, progress: Progress | None
@@ -225,9 +225,9 @@ class RustHost:
         return self._file_op(limits, [old_path, new_path], out_path, progress, _native.wasm_file_encoder_open, *options)
 
     def delta_decode_file(
-        self, limits: Limits, old_path: str, delta_path: str, out_path: str, max_output: int, progress: Progress | None
+        self, limits: Limits, old_path: str, delta_path: str, out_path: str, options: DecodeOptions, progress: Progress | None
     ) -> int:
-        return self._file_op(limits, [old_path, delta_path], out_path, progress, _native.wasm_file_decoder_open, max_output)
+        return self._file_op(limits, [old_path, delta_path], out_path, progress, _native.wasm_file_decoder_open, *options)
 
     def _file_op(self, limits: Limits, inputs: list[str], out_path: str, progress: Progress | None, open: Any, *extra: Any) -> int:
         """A file operation one window per call (each call gets the whole time

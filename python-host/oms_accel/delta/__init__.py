@@ -115,6 +115,12 @@ class DeltaEncoder:
         limits: memory, time and output-size limits (defaults: `Limits()`).
         window_size: bytes of the new version per VCDIFF window (default 8 MiB).
         checksum: store an Adler-32 checksum of each VCDIFF window, as xdelta3 does.
+        verify: decode only deltas whose output is checked: every VCDIFF
+            window with its checksum, a zstd frame with its content checksum.
+            A delta without (``checksum=False``, ``xdelta3 -n``, ``zstd
+            --no-check``) decoded against the wrong old version would give
+            wrong bytes silently, so it raises ``DeltaError(code="unverified")``
+            unless `verify` is False.
         host: the wasm backend's host: ``"rust"`` (inside the native module),
             ``"wasmtime-py"``, or None (``OMS_ACCEL_WASM_HOST``, else the best
             that loads). The attribute `host` says which runs (None off wasm).
@@ -133,6 +139,7 @@ class DeltaEncoder:
         limits: Limits | None = None,
         window_size: int | None = None,
         checksum: bool = True,
+        verify: bool = True,
         host: str | None = None,
     ) -> None:
         backend, host = backends.split_host(backend, host)
@@ -146,10 +153,11 @@ class DeltaEncoder:
         self.limits = limits or Limits()
         self.window_size = window_size or 0
         self.checksum = checksum
+        self.verify = verify
         #: The wasm backend's host; None on the other backends (whose VCDIFF
         #: decoding, where it falls to the component, runs on `host` as given).
         self.host: str | None = backends.wasm_host(host) if self.backend == "wasm" else None
-        self._settings = Settings(self.limits, level, self.window_size, checksum, self.host or host)
+        self._settings = Settings(self.limits, level, self.window_size, checksum, verify, self.host or host)
         self._encoder = _codec(self.backend, self.method, self._settings)
         #: The decoder of each format, made on first use.
         self._decoders: dict[Format, Codec] = {self._encoder.format: self._encoder}
@@ -178,7 +186,8 @@ class DeltaEncoder:
 
         Raises:
             DeltaError: the delta is corrupt, truncated, made against another
-                source, fails its checksum, or needs a module that is missing.
+                source, fails its checksum, has none to check (``unverified``,
+                with `verify` on), or needs a module that is missing.
             LimitError: the output would exceed ``limits.max_output_bytes``, or
                 the call ran out of memory or time.
         """

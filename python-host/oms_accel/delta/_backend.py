@@ -30,6 +30,8 @@ class Settings:
     window_size: int
     #: Store an Adler-32 checksum of each VCDIFF window.
     checksum: bool
+    #: Refuse to decode a delta whose output nothing in it lets us check.
+    verify: bool = True
     #: The wasm backend's host (see `oms_accel._wasm`); None: the default.
     host: str | None = None
 

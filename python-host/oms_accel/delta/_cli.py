@@ -31,6 +31,12 @@ def add_parser(sub: Any) -> None:
     dec.add_argument(
         "--max-output", type=int, default=Limits().max_output_bytes, metavar="BYTES", help="refuse to produce more (default 2 GiB)"
     )
+    dec.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        help="decode a delta that carries no checksum (wrong bytes, silently, if OLD is not its old version)",
+    )
     dec.set_defaults(func=_decode)
     for sp in (enc, dec):
         sp.add_argument("-o", "--output", required=True, metavar="PATH", help="where to write; '-' for standard output")
@@ -41,7 +47,12 @@ def add_parser(sub: Any) -> None:
 def _encoder(args: argparse.Namespace, **limits: Any) -> DeltaEncoder:
     method: Method = getattr(args, "method", "auto")
     return DeltaEncoder(
-        args.backend, method=method, level=getattr(args, "level", 3), limits=Limits(timeout_s=args.timeout, **limits), host=args.host
+        args.backend,
+        method=method,
+        level=getattr(args, "level", 3),
+        limits=Limits(timeout_s=args.timeout, **limits),
+        verify=getattr(args, "verify", True),
+        host=args.host,
     )
 
 

@@ -37,7 +37,7 @@ class Zstd:
 
     def decode(self, old: Buffer, delta: Buffer) -> bytes:
         limits = self.settings.limits
-        return bytes(module().zstd_patch_decode(old, delta, limits.max_output_bytes, limits.zstd_max_window_log))
+        return bytes(module().zstd_patch_decode(old, delta, limits.max_output_bytes, limits.zstd_max_window_log, self.settings.verify))
 
     def encode_file(self, old_path: str, new_path: str, out_path: PathLike, progress: ProgressCallback | None) -> int:
         return in_memory(self.encode, old_path, new_path, out_path, progress, "b")

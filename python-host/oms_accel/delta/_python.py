@@ -23,7 +23,8 @@ class Vcdiff:
         return _vcdiff.encode(old, new, self.settings.checksum, deadline=self._deadline())
 
     def decode(self, old: Buffer, delta: Buffer) -> bytes:
-        return _vcdiff.decode(old, delta, self.settings.limits.max_output_bytes, deadline=self._deadline())
+        s = self.settings
+        return _vcdiff.decode(old, delta, s.limits.max_output_bytes, verify=s.verify, deadline=self._deadline())
 
     def encode_file(self, old_path: str, new_path: str, out_path: PathLike, progress: ProgressCallback | None) -> int:
         with mapped(old_path) as old, mapped(new_path) as new:
@@ -34,7 +35,8 @@ class Vcdiff:
 
     def decode_file(self, old_path: str, delta_path: str, out_path: PathLike, progress: ProgressCallback | None) -> int:
         with mapped(old_path) as old, mapped(delta_path) as delta:
-            new = _vcdiff.decode(old, delta, self.settings.limits.max_output_bytes, progress, self._deadline())
+            s = self.settings
+            new = _vcdiff.decode(old, delta, s.limits.max_output_bytes, progress, self._deadline(), verify=s.verify)
         with atomic_output(out_path) as out:
             out.write(new)
         return len(new)

@@ -21,6 +21,7 @@ VCD_DECOMPRESS, VCD_CODETABLE, VCD_APPHEADER = 0x01, 0x02, 0x04
 VCD_SOURCE, VCD_TARGET, VCD_ADLER32 = 0x01, 0x02, 0x04
 LENGTH_APPHEADER = b"oms-accel:len="
 MAX_TARGET_WINDOW = 64 << 20
+U64_MAX = (1 << 64) - 1
 WINDOW_SIZE = 8 << 20
 
 NOOP, ADD, RUN, COPY = 0, 1, 2, 3
@@ -130,8 +131,12 @@ class _AddrCache:
             addr = r.varint("a COPY address")
         elif mode == 1:
             addr = here - r.varint("a COPY address")
+            if addr < 0:
+                raise _error("corrupt", "COPY address before the start of the window")
         elif mode < 2 + NEAR:
             addr = self.near[mode - 2] + r.varint("a COPY address")
+            if addr > U64_MAX:
+                raise _error("corrupt", "COPY address overflows")
         else:
             addr = self.same[(mode - 2 - NEAR) * 256 + r.byte("a COPY address")]
         if not 0 <= addr < here:
@@ -169,8 +174,12 @@ def decode(
     max_output: int,
     progress: Progress | None = None,
     deadline: float | None = None,
+    *,
+    verify: bool = True,
 ) -> bytes:
-    """Decodes `delta` against `old`. Raises DeltaError or LimitError."""
+    """Decodes `delta` against `old`. With `verify`, a window without a
+    checksum is refused (``unverified``): from the wrong old version it would
+    rebuild wrong bytes, silently. Raises DeltaError or LimitError."""
     r = _Reader(delta)
     _read_header_magic(r)
     hdr = r.byte("the header indicator")
@@ -192,7 +201,7 @@ def decode(
     while not r.at_end():
         if deadline is not None and time.monotonic() > deadline:
             raise LimitError("the call ran past its time limit", "limit-exceeded")
-        _decode_window(r, old, out, max_output, expected)
+        _decode_window(r, old, out, max_output, expected, windows if verify else None)
         windows += 1
         if progress:
             progress(r.pos, len(delta))
@@ -216,7 +225,11 @@ def _read_header_magic(r: _Reader) -> None:
     r.pos = 4
 
 
-def _decode_window(r: _Reader, old: bytes | memoryview, out: bytearray, max_output: int, expected: int | None) -> None:
+def _decode_window(
+    r: _Reader, old: bytes | memoryview, out: bytearray, max_output: int, expected: int | None, verify_index: int | None
+) -> None:
+    """Decodes one window onto `out`; `verify_index` is the window's number
+    when it must carry a checksum (None: verification off)."""
     win = r.byte("a window indicator")
     if win & ~(VCD_SOURCE | VCD_TARGET | VCD_ADLER32):
         raise _error("corrupt", f"unknown window indicator bits {win:#04x}")
@@ -226,11 +239,6 @@ def _decode_window(r: _Reader, old: bytes | memoryview, out: bytearray, max_outp
     if win & VCD_SOURCE:
         seg_len = r.varint("the source segment length")
         seg_pos = r.varint("the source segment position")
-        if seg_pos + seg_len > len(old):
-            raise _error(
-                "wrong-source",
-                f"the delta refers to source bytes {seg_pos}..{seg_pos + seg_len} but the source has only {len(old)} bytes: wrong source?",
-            )
     delta_len = r.varint("the window length")
     start = r.pos
     tgt_len = r.varint("the target window length")
@@ -240,6 +248,8 @@ def _decode_window(r: _Reader, old: bytes | memoryview, out: bytearray, max_outp
     inst_len = r.varint("the instruction section length")
     addr_len = r.varint("the address section length")
     checksum = int.from_bytes(r.take(4, "the window checksum"), "big") if win & VCD_ADLER32 else None
+    if data_len + inst_len + addr_len > U64_MAX:
+        raise _error("corrupt", "section lengths overflow")
     if r.pos - start + data_len + inst_len + addr_len != delta_len:
         raise _error("corrupt", "window length does not match its sections")
     if tgt_len > MAX_TARGET_WINDOW:
@@ -248,15 +258,30 @@ def _decode_window(r: _Reader, old: bytes | memoryview, out: bytearray, max_outp
         raise _error("corrupt", "the delta decodes to more bytes than it announces")
     if len(out) + tgt_len > max_output:
         raise LimitError(f"output would exceed the limit of {max_output} bytes", "limit-exceeded")
+    if verify_index is not None and checksum is None:
+        raise _error(
+            "unverified",
+            f"window {verify_index} has no checksum, so its output cannot be verified against the old version: "
+            "decode with verify=False (--no-verify) only if you know the old version is the right one",
+        )
     if data_len + inst_len + addr_len > r.end - r.pos:
         raise _error("truncated", "the delta ends inside a window")
     data = r.take(data_len, "a data section")
     inst = _Reader(r.take(inst_len, "an instruction section"))
     addrs = _Reader(r.take(addr_len, "an address section"))
+    # (Checked once the window is read whole, as the component checks it.)
+    if seg_pos + seg_len > len(old):
+        end = min(seg_pos + seg_len, U64_MAX)
+        raise _error(
+            "wrong-source", f"the delta refers to source bytes {seg_pos}..{end} but the source has only {len(old)} bytes: wrong source?"
+        )
     seg = bytes(old[seg_pos : seg_pos + seg_len])
     w = _run_window(seg, data, inst, addrs, tgt_len)
-    if checksum is not None and zlib.adler32(w) != checksum:
-        raise _error("checksum-mismatch", "window checksum mismatch: wrong source or corrupt delta")
+    if checksum is not None and (actual := zlib.adler32(w)) != checksum:
+        raise _error(
+            "checksum-mismatch",
+            f"window checksum mismatch (stored {checksum:#010x}, decoded {actual:#010x}): wrong source or corrupt delta",
+        )
     out += w
 
 

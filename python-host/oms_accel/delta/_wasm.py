@@ -8,7 +8,7 @@ import os
 
 from .._files import PathLike
 from .._wasm import get_host
-from .._wasm.host import EncodeOptions
+from .._wasm.host import DecodeOptions, EncodeOptions
 from ._backend import Buffer, Format, ProgressCallback, Settings
 
 
@@ -24,12 +24,15 @@ class Vcdiff:
         return self._host.delta_encode(self.settings.limits, old, new, self._options)
 
     def decode(self, old: Buffer, delta: Buffer) -> bytes:
-        limits = self.settings.limits
-        return self._host.delta_decode(limits, old, delta, limits.max_output_bytes)
+        return self._host.delta_decode(self.settings.limits, old, delta, self._decode_options())
 
     def encode_file(self, old_path: str, new_path: str, out_path: PathLike, progress: ProgressCallback | None) -> int:
         return self._host.delta_encode_file(self.settings.limits, old_path, new_path, os.fspath(out_path), self._options, progress)
 
     def decode_file(self, old_path: str, delta_path: str, out_path: PathLike, progress: ProgressCallback | None) -> int:
-        limits = self.settings.limits
-        return self._host.delta_decode_file(limits, old_path, delta_path, os.fspath(out_path), limits.max_output_bytes, progress)
+        return self._host.delta_decode_file(
+            self.settings.limits, old_path, delta_path, os.fspath(out_path), self._decode_options(), progress
+        )
+
+    def _decode_options(self) -> DecodeOptions:
+        return DecodeOptions(self.settings.limits.max_output_bytes, self.settings.verify)

@@ -283,7 +283,7 @@ def _make_backend(name: backends.BackendName, host: str | None, limits: Limits, 
         return _wasm.Backend(host, limits, limits.max_input_bytes, max_depth)
     from . import _python
 
-    return _python.Backend(limits.max_input_bytes, max_depth)
+    return _python.Backend(limits.max_input_bytes, max_depth, limits.timeout_s)
 
 
 def _record(raw: dict[str, Any]) -> NdjsonRecord:

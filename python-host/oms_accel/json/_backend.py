@@ -126,9 +126,11 @@ class Arg:
         return self._text
 
     def value(self) -> Any:
+        """The argument as Python values. A Python value goes through JSON
+        text too, as it does on the way into the component: what is not JSON
+        (a set, bytes, NaN, a number out of range, nesting past the limit) is
+        refused, and keys become strings, the same on every backend."""
         doc = self.document
         if doc is not None:
             return doc.to_python()
-        if isinstance(self.source, str | bytes | bytearray | memoryview):
-            return self._parse(self.text())
-        return self.source
+        return self._parse(self.text())

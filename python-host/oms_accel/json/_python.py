@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import json
 import math
 import os
 import re
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .._wasm.host import Text
@@ -24,28 +27,188 @@ DRAFTS = {
 }
 
 
+class _Constant(Exception):
+    """NaN, Infinity or -Infinity, which the standard parser would accept."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+    raise _Constant(name)
+
+
+#: Only a number literal with 19 digits in a row or a 3-digit exponent can
+#: fall outside the range the component holds (a 64-bit integer, a finite
+#: double): the text is searched for one before any number is checked.
+_MAYBE_OUT_OF_RANGE = re.compile(r"\d{19}|[eE][+-]?\d{3}")
+_INT_MIN, _INT_MAX = -(1 << 63), (1 << 64) - 1
+
+
+class _OutOfRange(Exception):
+    """A number literal the component would refuse (raised inside json.loads)."""
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+
+
+def _checked_int(literal: str) -> int:
+    value = int(literal) if len(literal) <= 21 else None  # (never a 4300-digit int())
+    if value is None or not _INT_MIN <= value <= _INT_MAX:
+        raise _OutOfRange(literal)
+    return value
+
+
+def _checked_float(literal: str) -> float:
+    value = float(literal)
+    if math.isinf(value):
+        raise _OutOfRange(literal)
+    return value
+
+
+def _error_at(text: str, pos: int, message: str) -> tuple[str, int, int, int]:
+    """(message with its position, line, column, byte offset) as the component words them."""
+    line = text.count("\n", 0, pos) + 1
+    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return f"line {line} column {column}: {message}", line, column, _byte_offset(text, pos)
+
+
+_STRING = r'"(?:[^"\\]|\\.)*"'
+
+
+def _number_error(text: str, literal: str) -> JsonError:
+    """The error at the first `literal` outside a string: strings are
+    matched whole, so digits inside one are never taken for the number."""
+    number = r"(?<![\w.+\-])" + re.escape(literal) + r"(?![0-9])"
+    for m in re.finditer(f"{_STRING}|{number}", text):
+        if m.group()[0] != '"':
+            message, line, column, offset = _error_at(text, m.start(), "number out of range")
+            return JsonError(message, "syntax", line, column, offset)
+    return JsonError("number out of range", "syntax")
+
+
+def _syntax_error(text: str, message: str, pos: int) -> JsonError:
+    message, line, column, offset = _error_at(text, pos, message)
+    return JsonError(message, "syntax", line, column, offset)
+
+
+def _component_wording(text: str, msg: str, pos: int) -> tuple[str, int]:
+    """The standard parser's error (message, position) as the component
+    words and places it, so that a message never depends on the backend.
+    Only a failed parse pays for this."""
+    c = text[pos] if pos < len(text) else ""
+    if c == "-" and msg == "Expecting value":
+        return "invalid number", pos + 1
+    if c in (".", "e", "E") and msg in ("Extra data", "Expecting ',' delimiter"):
+        # The standard parser stops a number before a bad fraction or
+        # exponent and complains about what follows; the component says
+        # the number is bad, after the '.' or the exponent's sign.
+        start = pos
+        while start > 0 and text[start - 1] in "0123456789.eE+-":
+            start -= 1
+        token = text[start:pos]
+        if token and token[-1].isdigit():
+            if c == "." and not any(x in token for x in ".eE"):
+                return "invalid number: no digit after '.'", pos + 1
+            if c in "eE" and not any(x in token for x in "eE"):
+                after = pos + 2 if text[pos + 1 : pos + 2] in ("+", "-") and pos + 1 < len(text) else pos + 1
+                return "invalid number: no digit in the exponent", after
+    if msg == "Expecting value":
+        if not text[pos:].strip(" \t\n\r"):
+            return "expected a value, found the end", pos
+        return ("invalid literal" if c in ("t", "f", "n") else "expected a value"), pos
+    if msg == "Expecting ',' delimiter":
+        return f"expected ',' or '{_closer_at(text, pos)}'", pos
+    if msg == "Invalid \\uXXXX escape":
+        hexes = pos + 1 if c == "u" else pos + 2
+        while hexes < len(text) and hexes < pos + 6 and text[hexes] in "0123456789abcdefABCDEF":
+            hexes += 1
+        return "invalid \\u escape", hexes
+    for prefix, wording in _WORDING:
+        if msg.startswith(prefix):
+            return wording, pos
+    return msg, pos
+
+
+#: The standard parser's messages that the component words differently.
+_WORDING = (
+    ("Expecting ':' delimiter", "expected ':'"),
+    ("Expecting property name enclosed in double quotes", "expected a string key"),
+    ("Unterminated string", "unterminated string"),
+    ("Invalid control character", "control character in a string"),
+    ("Invalid \\escape", "invalid escape"),
+    ("Extra data", "trailing characters after the value"),
+    ("Unexpected UTF-8 BOM", "expected a value"),
+    ("Illegal trailing comma", "expected a value"),
+)
+
+
+def _closer_at(text: str, pos: int) -> str:
+    """The bracket that closes the container open at `pos`."""
+    stack = []
+    for m in _STRUCTURE.finditer(text, 0, pos):
+        c = m.group()[0]
+        if c in "[{":
+            stack.append("]" if c == "[" else "}")
+        elif c in "]}" and stack:
+            stack.pop()
+    return stack[-1] if stack else "]"
+
+
+def _constant_error(text: str, name: str) -> JsonError:
+    """NaN or Infinity where a value stands, worded as the component words it."""
+    for m in re.finditer(f"{_STRING}|" + re.escape(name), text):
+        if m.group()[0] != '"':
+            if name.startswith("-"):
+                return _syntax_error(text, "invalid number", m.start() + 1)
+            return _syntax_error(text, "expected a value", m.start())
+    return JsonError(f"{name} is not JSON", "syntax")
+
+
+#: Strings and brackets, for finding where nesting passes the limit.
+_STRUCTURE = re.compile(_STRING + r"|[\[{]|[\]}]")
+
+
+def _depth_error(text: str, max_depth: int) -> LimitError:
+    """The limit error at the bracket that opens one level too many (only a
+    text known to nest too deep pays for this walk of its structure)."""
+    depth = 0
+    for m in _STRUCTURE.finditer(text):
+        c = m.group()[0]
+        if c in "[{":
+            depth += 1
+            if depth > max_depth:
+                message = _error_at(text, m.start(), f"nesting deeper than {max_depth} levels")[0]
+                return LimitError(message, "limit-exceeded")
+        elif c in "]}":
+            depth -= 1
+    return LimitError(f"nesting deeper than {max_depth} levels", "limit-exceeded")
 
 
 def parse(text: str, max_size: int, max_depth: int) -> Any:
     """Strict RFC 8259: the standard parser already refuses trailing commas,
     leading zeros, comments and raw control characters; NaN and Infinity are
-    refused here, and lone surrogates (as the wasm backend does). Size is
-    counted in bytes of UTF-8 and depth in containers, as the component
-    counts them."""
+    refused here, numbers the component cannot hold (beyond 64-bit integers,
+    or infinite as a double), and lone surrogates, as the wasm backend
+    does. Size is counted in bytes of UTF-8 and depth in containers, as the
+    component counts them."""
     check_size(text, max_size)
+    checked: dict[str, Any] = {}
+    if _MAYBE_OUT_OF_RANGE.search(text):
+        checked = {"parse_int": _checked_int, "parse_float": _checked_float}
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant, **checked)
     except json.JSONDecodeError as e:
-        raise JsonError(f"line {e.lineno} column {e.colno}: {e.msg}", "syntax", e.lineno, e.colno, _byte_offset(text, e.pos)) from None
-    except ValueError as e:  # NaN / Infinity
-        raise JsonError(str(e), "syntax") from None
+        raise _syntax_error(text, *_component_wording(text, e.msg, e.pos)) from None
+    except _OutOfRange as e:
+        raise _number_error(text, e.literal) from None
+    except _Constant as e:
+        raise _constant_error(text, e.name) from None
     except RecursionError:
-        raise LimitError(f"the document nests deeper than {max_depth} levels", "limit-exceeded") from None
+        raise _depth_error(text, max_depth) from None
     # (Fewer brackets than the limit cannot nest past it: most texts stop here.)
     if text.count("[") + text.count("{") > max_depth and nesting_exceeds(text, max_depth):
-        raise LimitError(f"the document nests deeper than {max_depth} levels", "limit-exceeded")
+        raise _depth_error(text, max_depth)
     if _SURROGATE_ESCAPE.search(text) is not None:
         _refuse_lone_surrogate(text)
     return value
@@ -162,6 +325,81 @@ def to_text(value: Any, pretty: bool) -> str:
 
 # --- schemas -------------------------------------------------------------------
 
+#: When the validation running in this context must stop (monotonic seconds).
+_DEADLINE: contextvars.ContextVar[float] = contextvars.ContextVar("deadline", default=math.inf)
+
+
+@functools.lru_cache(maxsize=1024)
+def _matcher(pattern: str) -> Callable[[str], object]:
+    """The search of a schema pattern. RE2 matches in time linear in the
+    string (``^(x+x+)+y$`` on 100,000 characters in milliseconds, where `re`
+    takes seconds on 28, doubling with each); only a pattern RE2 cannot
+    express (a backreference, a lookaround) falls back to `re`."""
+    import re2  # type: ignore[import-untyped]
+
+    try:
+        return re2.compile(pattern).search  # type: ignore[no-any-return]
+    except re2.error:
+        return re.compile(pattern).search
+
+
+def _search(pattern: str, text: str) -> bool:
+    if time.monotonic() > _DEADLINE.get():
+        raise LimitError("the call ran past its time limit", "limit-exceeded")
+    return _matcher(pattern)(text) is not None
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+    from jsonschema.exceptions import ValidationError
+
+    if validator.is_type(instance, "string") and not _search(pattern, instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(validator: Any, patterns: dict[str, Any], instance: Any, schema: Any) -> Iterator[Any]:
+    if validator.is_type(instance, "object"):
+        for pattern, subschema in patterns.items():
+            for k, v in instance.items():
+                if _search(pattern, k):
+                    yield from validator.descend(v, subschema, path=k, schema_path=pattern)
+
+
+def _additional_properties(validator: Any, additional: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    """jsonschema's own keyword, its patternProperties test done by `_search`."""
+    from jsonschema._utils import extras_msg
+    from jsonschema.exceptions import ValidationError
+
+    if not validator.is_type(instance, "object"):
+        return
+    properties, patterns = schema.get("properties", {}), schema.get("patternProperties", {})
+    extras = [k for k in instance if k not in properties and not any(_search(p, k) for p in patterns)]
+    if validator.is_type(additional, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], additional, path=extra)
+    elif not additional and extras:
+        # In the instance's order and one wording, as the component gives it.
+        names, verb = extras_msg(extras)
+        yield ValidationError(f"Additional properties are not allowed ({names} {verb} unexpected)")
+
+
+def _items_2020(validator: Any, items: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    """Draft 2020-12 ``items``; ``false`` refuses each extra item at its own
+    path, as the component does (jsonschema gives one error for them all)."""
+    from jsonschema import _keywords
+    from jsonschema.exceptions import ValidationError
+
+    if items is False and validator.is_type(instance, "array"):
+        for index in range(len(schema.get("prefixItems", [])), len(instance)):
+            # (`descend` into a false schema would drop the item's path.)
+            item = instance[index]
+            yield ValidationError("False schema does not allow", instance=item, schema=False, path=[index])
+    else:
+        yield from _keywords.items(validator, items, instance, schema)
+
+
+#: The keywords whose pattern matching `_search` does.
+_PATTERN_KEYWORDS = {"pattern": _pattern, "patternProperties": _pattern_properties, "additionalProperties": _additional_properties}
+
 
 class CompiledSchema:
     def __init__(self, schema: Any, draft: str | None, resources: dict[str, Any]) -> None:
@@ -190,17 +428,108 @@ class CompiledSchema:
             return Resource.from_contents(resources[key], default_specification=spec)
 
         registry: Registry[Any] = Registry(retrieve=retrieve)  # type: ignore[call-arg]
-        self._validator = cls(schema, registry=registry)
+        keywords: dict[str, Any] = dict(_PATTERN_KEYWORDS)
+        if cls is jsonschema.Draft202012Validator:
+            keywords["items"] = _items_2020
+        linear = jsonschema.validators.extend(cls, keywords)
+        self._validator = linear(schema, registry=registry)
 
-    def violations(self, value: Any) -> list[tuple[str, str, str]]:
+    def violations(self, value: Any, timeout_s: float = math.inf) -> list[tuple[str, str, str]]:
+        """The violations of `value`. The time limit is checked before each
+        pattern match and after each violation: jsonschema runs uninterrupted
+        between those points (one keyword on one value)."""
         import jsonschema.exceptions
         import referencing.exceptions
 
+        deadline = time.monotonic() + timeout_s
+        token = _DEADLINE.set(deadline)
+        errors = []
         try:
-            errors = list(self._validator.iter_errors(value))
+            for error in self._validator.iter_errors(value):
+                errors.append(error)
+                if time.monotonic() > deadline:
+                    raise LimitError("the call ran past its time limit", "limit-exceeded")
         except (referencing.exceptions.Unresolvable, jsonschema.exceptions._WrappedReferencingError) as e:
             raise SchemaError(f"invalid schema: {e}", "invalid-schema") from None
-        return [(_pointer(e.absolute_path), _pointer(e.absolute_schema_path), e.message) for e in errors]
+        finally:
+            _DEADLINE.reset(token)
+        return [(_pointer(e.absolute_path), _pointer(e.absolute_schema_path), _message(e)) for e in errors]
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _count(n: Any, word: str) -> str:
+    plural = {"property": "properties"}.get(word, word + "s")
+    return f"{n} {word if n == 1 else plural}"
+
+
+def _listed(values: Sequence[Any]) -> str:
+    """``a, b or c``, each value as compact JSON."""
+    shown = [_compact(v) for v in values]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+
+
+def _types(names: str | list[str]) -> str:
+    if isinstance(names, str) or len(names) == 1:
+        return f'type "{names if isinstance(names, str) else names[0]}"'
+    return "types " + ", ".join(f'"{t}"' for t in sorted(names))
+
+
+def _quoted_name(message: str) -> str:
+    """The property a jsonschema message names first (as its repr), in double quotes."""
+    import ast
+
+    try:
+        return _compact(ast.literal_eval(message.split(" is a", 1)[0]))
+    except (ValueError, SyntaxError):
+        return message
+
+
+#: The component's wording of a violation of each keyword, from the
+#: keyword's value and the instance (its validator, jsonschema-rs, words
+#: them so): the same message on every backend, and in `json ndjson` output.
+_MESSAGES: dict[str, Callable[[Any, Any, str], str]] = {
+    "type": lambda v, i, m: f"{_compact(i)} is not of {_types(v)}",
+    "enum": lambda v, i, m: f"{_compact(i)} is not one of {_listed(v)}",
+    "const": lambda v, i, m: f"{_compact(v)} was expected",
+    "minLength": lambda v, i, m: f"{_compact(i)} is shorter than {_count(v, 'character')}",
+    "maxLength": lambda v, i, m: f"{_compact(i)} is longer than {_count(v, 'character')}",
+    "minItems": lambda v, i, m: f"{_compact(i)} has less than {_count(v, 'item')}",
+    "maxItems": lambda v, i, m: f"{_compact(i)} has more than {_count(v, 'item')}",
+    "minProperties": lambda v, i, m: f"{_compact(i)} has less than {_count(v, 'property')}",
+    "maxProperties": lambda v, i, m: f"{_compact(i)} has more than {_count(v, 'property')}",
+    "minimum": lambda v, i, m: f"{_compact(i)} is less than the minimum of {_compact(v)}",
+    "maximum": lambda v, i, m: f"{_compact(i)} is greater than the maximum of {_compact(v)}",
+    "exclusiveMinimum": lambda v, i, m: f"{_compact(i)} is less than or equal to the minimum of {_compact(v)}",
+    "exclusiveMaximum": lambda v, i, m: f"{_compact(i)} is greater than or equal to the maximum of {_compact(v)}",
+    "multipleOf": lambda v, i, m: f"{_compact(i)} is not a multiple of {_compact(v)}",
+    "required": lambda v, i, m: f"{_quoted_name(m)} is a required property",
+    "dependentRequired": lambda v, i, m: f"{_quoted_name(m)} is a required property",
+    "pattern": lambda v, i, m: f"{_compact(i)} does not match {_compact(v)}",
+    "not": lambda v, i, m: f"{_compact(v)} is not allowed for {_compact(i)}",
+    "anyOf": lambda v, i, m: f"{_compact(i)} is not valid under any of the schemas listed in the 'anyOf' keyword",
+    "oneOf": lambda v, i, m: (
+        f"{_compact(i)} is "
+        + ("not valid under any" if "is not valid under any" in m else "valid under more than one")
+        + " of the schemas listed in the 'oneOf' keyword"
+    ),
+    "uniqueItems": lambda v, i, m: f"{_compact(i)} has non-unique elements",
+    "contains": lambda v, i, m: f"None of {_compact(i)} are valid under the given schema" if "does not contain" in m else m,
+}
+
+
+def _message(error: Any) -> str:
+    """A jsonschema error's message as the component words it."""
+    if error.validator is False or (error.validator is None and error.validator_value is False):
+        return f"False schema does not allow {_compact(error.instance)}"
+    word = _MESSAGES.get(error.validator)
+    if word is None:
+        if str(error.message).startswith("False schema does not allow"):
+            return f"False schema does not allow {_compact(error.instance)}"
+        return str(error.message)
+    return word(error.validator_value, error.instance, str(error.message))
 
 
 def _pointer(parts: Any) -> str:
@@ -223,7 +552,9 @@ def apply_patch(doc: Any, patch: Any) -> Any:
     if not isinstance(patch, list):
         raise PatchError("not a JSON Patch: it must be an array of operations", "invalid-patch")
     try:
-        return jsonpatch.JsonPatch(patch).apply(doc)
+        # In place: `doc` is the caller's own copy (`Arg.value`), and a
+        # deepcopy of it would recurse past Python's limit at 512 levels.
+        return jsonpatch.JsonPatch(patch).apply(doc, in_place=True)
     except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, KeyError, TypeError, IndexError, ValueError) as e:
         raise PatchError(f"the patch does not apply: {e}", "patch-failed") from None
 
@@ -374,15 +705,18 @@ class _Document:
         return to_text(self.value, pretty)
 
     def to_python(self) -> Any:
-        return self.value
+        """A copy (by JSON, at C speed): the caller may change it, and a
+        patch applies to it in place, without touching the document."""
+        return json.loads(to_text(self.value, False))
 
 
 class _Schema:
-    def __init__(self, compiled: CompiledSchema) -> None:
+    def __init__(self, compiled: CompiledSchema, timeout_s: float) -> None:
         self.compiled = compiled
+        self.timeout_s = timeout_s
 
     def validate(self, doc: Arg) -> list[tuple[str, str, str]]:
-        return self.compiled.violations(doc.value())
+        return self.compiled.violations(doc.value(), self.timeout_s)
 
     def is_valid(self, doc: Arg) -> bool:
         return not self.validate(doc)
@@ -393,9 +727,11 @@ class _Schema:
 class Backend:
     """JSON in the standard library, `jsonschema` and `jsonpatch`."""
 
-    def __init__(self, max_size: int, max_depth: int) -> None:
+    def __init__(self, max_size: int, max_depth: int, timeout_s: float = math.inf) -> None:
         self.max_size = max_size
         self.max_depth = max_depth
+        #: Each validation's time limit (see `CompiledSchema.violations`).
+        self.timeout_s = timeout_s
 
     def parse_value(self, text: str) -> Any:
         return parse(text, self.max_size, self.max_depth)
@@ -413,7 +749,7 @@ class Backend:
         return CompiledSchema(value, draft, res)
 
     def compile(self, source: SchemaSource) -> SchemaImpl:
-        return _Schema(self.compile_source(source))
+        return _Schema(self.compile_source(source), self.timeout_s)
 
     def diff(self, a: Arg, b: Arg) -> list[dict[str, Any]]:
         return diff(a.value(), b.value())
