@@ -150,3 +150,11 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["json", "validate", "doc.json"])  # no --schema
     assert e.value.code == 2
     assert "--schema" in capsys.readouterr().err
+
+
+def test_ndjson_output_does_not_depend_on_the_backend(d: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (d / "mixed.ndjson").write_text('{"a": 1}\n{"a": "x", "b": 3}\n[1,]\n{"a": 1e400}\n{}\n{"a": [[[]]]}\n{"a": 2, "b": [1]}\n')
+    outputs = {b: run(capsys, b, "ndjson", d / "mixed.ndjson", "-s", d / "schema.json", "-f", "/a")[:2] for b in BACKENDS}
+    assert len(set(outputs.values())) == 1, outputs
+    rc, out = next(iter(outputs.values()))
+    assert rc == 1 and len(out.splitlines()) == 7

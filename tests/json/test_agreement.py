@@ -275,3 +275,21 @@ _schemas = st.lists(_keyword, min_size=1, max_size=3).flatmap(lambda kws: st.fix
 @given(_instances, _schemas)
 def test_generated_violations_agree(instance: Any, schema: Any) -> None:
     agree(lambda p: lambda: sorted((e.instance_path, e.schema_path, e.message) for e in p.validate_schema(json.dumps(instance), schema)))
+
+
+# --- diff ------------------------------------------------------------------------------
+
+
+@settings(max_examples=400, deadline=None)
+@given(_instances, _instances)
+def test_diff_gives_the_same_patch_everywhere(a: Any, b: Any) -> None:
+    """One algorithm (the component's): the same operations in the same order."""
+    got = agree(lambda p: lambda: p.diff(json.dumps(a), json.dumps(b)))
+    assert got[0] == "ok"
+    for proc in PROCS.values():
+        assert proc.apply_patch(json.dumps(a), got[1]) == json.loads(json.dumps(b))
+
+
+def test_diff_tells_1_from_1_0_and_true() -> None:
+    got = agree(lambda p: lambda: p.diff("[1, true, 1.0]", "[1.0, 1, 1.0]"))
+    assert got == ("ok", [{"op": "replace", "path": "/0", "value": 1.0}, {"op": "replace", "path": "/1", "value": 1}])

@@ -540,9 +540,39 @@ def _pointer(parts: Any) -> str:
 
 
 def diff(a: Any, b: Any) -> list[Any]:
-    import jsonpatch
+    """The RFC 6902 patch from `a` to `b`, made as the component makes it
+    (the `json-patch` crate's algorithm): objects key by key in `b`'s order,
+    then removals in `a`'s; arrays index by index, the surplus removed or
+    added at the end; any other difference a replace. No moves or copies,
+    so both backends give the same patch."""
+    ops: list[dict[str, Any]] = []
+    _diff(a, b, "", ops)
+    return ops
 
-    return list(jsonpatch.make_patch(a, b).patch)
+
+def _diff(a: Any, b: Any, path: str, ops: list[dict[str, Any]]) -> None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key, value in b.items():
+            at = path + "/" + key.replace("~", "~0").replace("/", "~1")
+            if key in a:
+                _diff(a[key], value, at, ops)
+            else:
+                ops.append({"op": "add", "path": at, "value": value})
+        ops.extend({"op": "remove", "path": path + "/" + k.replace("~", "~0").replace("/", "~1")} for k in a if k not in b)
+    elif isinstance(a, list) and isinstance(b, list):
+        removed = 0
+        for i in range(max(len(a), len(b))):
+            at = f"{path}/{i - removed}"
+            if i < len(a) and i < len(b):
+                _diff(a[i], b[i], at, ops)
+            elif i < len(a):
+                removed += 1
+                ops.append({"op": "remove", "path": at})
+            else:
+                ops.append({"op": "add", "path": at, "value": b[i]})
+    elif type(a) is not type(b) or a != b:
+        # JSON's equality: 1, 1.0 and true are three different values.
+        ops.append({"op": "replace", "path": path, "value": b})
 
 
 def apply_patch(doc: Any, patch: Any) -> Any:
