@@ -11,9 +11,15 @@ import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from .errors import AccelArgumentError
+from .errors import AccelArgumentError, AccelError
 
-PathLike = str | os.PathLike[str]
+#: A path as callers pass them: text or bytes (decoded as the OS does), or a path object.
+PathLike = str | bytes | os.PathLike[str] | os.PathLike[bytes]
+
+
+def as_path(path: PathLike) -> str:
+    """`path` as a ``str`` (bytes decoded with the file system encoding)."""
+    return os.fsdecode(os.fspath(path))
 
 
 def _umask() -> int:
@@ -69,7 +75,7 @@ def byte_views(**named: object) -> Iterator[list[bytes | memoryview]]:
 
 def require_file(path: PathLike) -> str:
     """`path` as a string; FileNotFoundError / IsADirectoryError when it is not a readable file."""
-    p = os.fspath(path)
+    p = as_path(path)
     if not os.path.exists(p):
         raise FileNotFoundError(2, "No such file", p)
     if os.path.isdir(p):
@@ -78,18 +84,31 @@ def require_file(path: PathLike) -> str:
 
 
 @contextlib.contextmanager
-def atomic_output(path: PathLike) -> Iterator[BinaryIO]:
+def atomic_output(path: PathLike, error: type[AccelError] = AccelError) -> Iterator[BinaryIO]:
     """A file to write `path` through, so that a failure leaves nothing half
     written. A regular file (or a new one) is written beside it and renamed
     over it on success, removed on any failure. A symlink's target is what
     gets replaced, never the link. A device or FIFO (``/dev/null``,
     ``/dev/stdout``, a named pipe) is written through in place: it cannot
-    be replaced, and renaming over it would turn it into a regular file."""
-    target = os.path.realpath(os.fspath(path))
+    be replaced, and renaming over it would turn it into a regular file.
+
+    Writing that fails (a directory in the way, no such directory, no
+    permission, a full disk) raises `error` with code ``io``, naming `path`
+    and never the temporary file beside it."""
+    try:
+        with _atomic_output(path) as f:
+            yield f
+    except OSError as e:
+        raise error(f"cannot write {as_path(path)}: {e.strerror or e}", "io") from e
+
+
+@contextlib.contextmanager
+def _atomic_output(path: PathLike) -> Iterator[BinaryIO]:
+    target = os.path.realpath(as_path(path))
     with contextlib.suppress(FileNotFoundError):
         mode = os.stat(target).st_mode
         if stat.S_ISDIR(mode):
-            raise IsADirectoryError(21, "Is a directory", os.fspath(path))
+            raise IsADirectoryError(21, "Is a directory", as_path(path))
         if not stat.S_ISREG(mode):
             with open(target, "wb") as f:
                 yield f
@@ -107,7 +126,7 @@ def atomic_output(path: PathLike) -> Iterator[BinaryIO]:
         raise
 
 
-def move_into_place(src: str, path: PathLike) -> None:
+def move_into_place(src: str, path: PathLike, error: type[AccelError] = AccelError) -> None:
     """Moves a finished file (from the scratch directory) to `path` atomically."""
-    with atomic_output(path) as out, open(src, "rb") as f:
+    with atomic_output(path, error) as out, open(src, "rb") as f:
         shutil.copyfileobj(f, out, 1 << 20)

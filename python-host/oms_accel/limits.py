@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 #: Default cap on what one decode may produce (2 GiB).
@@ -38,21 +39,20 @@ class Limits:
     zstd_max_window_log: int = 31
 
     def __post_init__(self) -> None:
-        _integer("memory_bytes", self.memory_bytes, 16 << 20, 4 << 30)
-        _integer("max_output_bytes", self.max_output_bytes, 0, MAX_BYTES)
-        _integer("max_input_bytes", self.max_input_bytes, 1, MAX_BYTES)
-        _integer("zstd_max_window_log", self.zstd_max_window_log, 10, 31)
+        from ._checks import integer
+
+        # Stored as plain ints (a numpy integer is accepted, not kept), so
+        # every host converts them to u64 the same way.
+        for name, low, high in (
+            ("memory_bytes", 16 << 20, 4 << 30),
+            ("max_output_bytes", 0, MAX_BYTES),
+            ("max_input_bytes", 1, MAX_BYTES),
+            ("zstd_max_window_log", 10, 31),
+        ):
+            object.__setattr__(self, name, integer(name, getattr(self, name), low, high))
         t = self.timeout_s
-        if isinstance(t, bool) or not isinstance(t, int | float) or not (math.isfinite(t) and 0 < t <= MAX_TIMEOUT_S):
-            raise _error(f"timeout_s must be a number of seconds above 0 and at most {MAX_TIMEOUT_S:g}, not {t!r}")
+        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not (math.isfinite(t) and 0 < t <= MAX_TIMEOUT_S):
+            from .errors import AccelArgumentError
 
-
-def _integer(name: str, value: object, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _error(f"{name} must be an integer from {low} to {high}, not {value!r}")
-
-
-def _error(message: str) -> Exception:
-    from .errors import AccelArgumentError
-
-    return AccelArgumentError(message)
+            raise AccelArgumentError(f"timeout_s must be a number of seconds above 0 and at most {MAX_TIMEOUT_S:g}, not {t!r}")
+        object.__setattr__(self, "timeout_s", float(t))

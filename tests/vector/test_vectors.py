@@ -216,8 +216,9 @@ def test_damaged_files_are_refused(tmp_path: Path, backend: str) -> None:
     with pytest.raises(FileNotFoundError):
         VectorIndex.load(tmp_path / "missing.idx", backend=backend)
     # A failed save leaves nothing half-written.
-    with pytest.raises(OSError):
+    with pytest.raises(VectorError) as e:
         index.save(tmp_path / "no-such-dir" / "x.idx")
+    assert e.value.code == "io"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.idx", "ok.idx"]
 
 

@@ -348,7 +348,7 @@ class WasmtimePyHost:
                 inst.drop(handle)
             out = inst.scratch_path("out")
             size = os.path.getsize(out)
-            move_into_place(out, out_path)
+            move_into_place(out, out_path, DeltaError)
             return size
 
     # --- json ---

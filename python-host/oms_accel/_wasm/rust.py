@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .. import _native
-from ..errors import AccelError
+from ..errors import AccelError, DeltaError
 from ..limits import Limits
 from . import component as comp
 from .host import Buffer, DecodeOptions, DocumentHandle, EncodeOptions, ParseOptions, Progress, SchemaHandle, Text, is_text
@@ -246,7 +246,7 @@ class RustHost:
                 inst.close()  # frees the store: the guest's files are closed before the move
             out = os.path.join(scratch, "out")
             size = os.path.getsize(out)
-            move_into_place(out, out_path)
+            move_into_place(out, out_path, DeltaError)
             return size
 
     # --- json ---

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from .. import backends
+from .._checks import integer
 from .._files import PathLike, byte_views, require_file
 from ..errors import AccelArgumentError, BackendUnavailableError, DeltaError
 from ..limits import Limits
@@ -39,6 +40,9 @@ BACKEND_METHODS: dict[backends.BackendName, tuple[Method, ...]] = {
 }
 #: Backends that read VCDIFF, best first.
 VCDIFF_BACKENDS: tuple[backends.BackendName, ...] = ("wasm", "python")
+
+#: The largest VCDIFF window: the most any of our decoders accepts.
+MAX_WINDOW_SIZE = 64 << 20
 
 VCDIFF_MAGIC = b"\xd6\xc3\xc4"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -113,7 +117,7 @@ class DeltaEncoder:
             or ``"auto"``: the backend's default (zstd on native, else vcdiff).
         level: the zstd compression level (method ``"zstd"``).
         limits: memory, time and output-size limits (defaults: `Limits()`).
-        window_size: bytes of the new version per VCDIFF window (default 8 MiB).
+        window_size: bytes of the new version per VCDIFF window (default 8 MiB, at most 64 MiB).
         checksum: store an Adler-32 checksum of each VCDIFF window, as xdelta3 does.
         verify: decode only deltas whose output is checked: every VCDIFF
             window with its checksum, a zstd frame with its content checksum.
@@ -149,15 +153,18 @@ class DeltaEncoder:
         what = {"auto": "deltas", "vcdiff": "VCDIFF deltas"}.get(method, f"{method} deltas")
         self.backend: backends.BackendName = backends.resolve(backend, offering, what)
         self.method: Method = BACKEND_METHODS[self.backend][0] if method == "auto" else method
-        self.level = level
+        from ..compression import MAX_LEVEL, MIN_LEVEL
+
+        self.level = integer("level", level, MIN_LEVEL, MAX_LEVEL)
         self.limits = limits or Limits()
-        self.window_size = window_size or 0
+        # (A window larger than any decoder's limit could never be decoded.)
+        self.window_size = 0 if window_size is None else integer("window_size", window_size, 0, MAX_WINDOW_SIZE)
         self.checksum = checksum
         self.verify = verify
         #: The wasm backend's host; None on the other backends (whose VCDIFF
         #: decoding, where it falls to the component, runs on `host` as given).
         self.host: str | None = backends.wasm_host(host) if self.backend == "wasm" else None
-        self._settings = Settings(self.limits, level, self.window_size, checksum, verify, self.host or host)
+        self._settings = Settings(self.limits, self.level, self.window_size, checksum, verify, self.host or host)
         self._encoder = _codec(self.backend, self.method, self._settings)
         #: The decoder of each format, made on first use.
         self._decoders: dict[Format, Codec] = {self._encoder.format: self._encoder}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from .._files import PathLike, atomic_output
+from ..errors import DeltaError
 from ..limits import Limits
 
 Buffer = bytes | memoryview
@@ -77,7 +78,7 @@ def in_memory(
     with mapped(a_path) as a, mapped(b_path) as b:
         total = len(a if unit == "a" else b)
         result = op(a, b)
-    with atomic_output(out_path) as out:
+    with atomic_output(out_path, DeltaError) as out:
         out.write(result)
     if progress:
         progress(total, total)

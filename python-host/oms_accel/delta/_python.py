@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from .._files import PathLike, atomic_output
+from ..errors import DeltaError
 from . import _vcdiff
 from ._backend import Buffer, Format, ProgressCallback, Settings, mapped
 
@@ -20,7 +21,8 @@ class Vcdiff:
         return time.monotonic() + self.settings.limits.timeout_s
 
     def encode(self, old: Buffer, new: Buffer) -> bytes:
-        return _vcdiff.encode(old, new, self.settings.checksum, deadline=self._deadline())
+        s = self.settings
+        return _vcdiff.encode(old, new, s.checksum, deadline=self._deadline(), window_size=s.window_size)
 
     def decode(self, old: Buffer, delta: Buffer) -> bytes:
         s = self.settings
@@ -28,8 +30,9 @@ class Vcdiff:
 
     def encode_file(self, old_path: str, new_path: str, out_path: PathLike, progress: ProgressCallback | None) -> int:
         with mapped(old_path) as old, mapped(new_path) as new:
-            delta = _vcdiff.encode(old, new, self.settings.checksum, progress, self._deadline())
-        with atomic_output(out_path) as out:
+            s = self.settings
+            delta = _vcdiff.encode(old, new, s.checksum, progress, self._deadline(), s.window_size)
+        with atomic_output(out_path, DeltaError) as out:
             out.write(delta)
         return len(delta)
 
@@ -37,6 +40,6 @@ class Vcdiff:
         with mapped(old_path) as old, mapped(delta_path) as delta:
             s = self.settings
             new = _vcdiff.decode(old, delta, s.limits.max_output_bytes, progress, self._deadline(), verify=s.verify)
-        with atomic_output(out_path) as out:
+        with atomic_output(out_path, DeltaError) as out:
             out.write(new)
         return len(new)

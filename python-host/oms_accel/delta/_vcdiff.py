@@ -341,9 +341,12 @@ def encode(
     checksum: bool = True,
     progress: Progress | None = None,
     deadline: float | None = None,
+    window_size: int = 0,
 ) -> bytes:
     """Encodes `new` against `old`: an index of `old`'s aligned 16-byte blocks,
-    a guess that an edit kept its length, and forward/backward extension."""
+    a guess that an edit kept its length, and forward/backward extension;
+    `window_size` bytes of `new` per window (0: 8 MiB)."""
+    step = window_size or WINDOW_SIZE
     src, tgt = _sliceable(old), _sliceable(new)
     index: dict[bytes, int] = {}
     for i in range(0, len(src) - BLOCK + 1, BLOCK):
@@ -352,10 +355,10 @@ def encode(
     app = LENGTH_APPHEADER + str(len(tgt)).encode()
     _varint(out, len(app))
     out += app
-    for t0 in range(0, max(len(tgt), 1), WINDOW_SIZE):
+    for t0 in range(0, max(len(tgt), 1), step):
         if deadline is not None and time.monotonic() > deadline:
             raise LimitError("the call ran past its time limit", "limit-exceeded")
-        window = tgt[t0 : t0 + WINDOW_SIZE]
+        window = tgt[t0 : t0 + step]
         ops = _find_ops(src, index, window)
         _write_window(out, src, window, ops, checksum)
         if progress:

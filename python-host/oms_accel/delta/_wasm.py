@@ -4,9 +4,7 @@ per call (so each call gets the whole time limit, and progress moves)."""
 
 from __future__ import annotations
 
-import os
-
-from .._files import PathLike
+from .._files import PathLike, as_path
 from .._wasm import get_host
 from .._wasm.host import DecodeOptions, EncodeOptions
 from ._backend import Buffer, Format, ProgressCallback, Settings
@@ -27,12 +25,10 @@ class Vcdiff:
         return self._host.delta_decode(self.settings.limits, old, delta, self._decode_options())
 
     def encode_file(self, old_path: str, new_path: str, out_path: PathLike, progress: ProgressCallback | None) -> int:
-        return self._host.delta_encode_file(self.settings.limits, old_path, new_path, os.fspath(out_path), self._options, progress)
+        return self._host.delta_encode_file(self.settings.limits, old_path, new_path, as_path(out_path), self._options, progress)
 
     def decode_file(self, old_path: str, delta_path: str, out_path: PathLike, progress: ProgressCallback | None) -> int:
-        return self._host.delta_decode_file(
-            self.settings.limits, old_path, delta_path, os.fspath(out_path), self._decode_options(), progress
-        )
+        return self._host.delta_decode_file(self.settings.limits, old_path, delta_path, as_path(out_path), self._decode_options(), progress)
 
     def _decode_options(self) -> DecodeOptions:
         return DecodeOptions(self.settings.limits.max_output_bytes, self.settings.verify)

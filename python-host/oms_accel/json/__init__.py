@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .. import backends
+from .._checks import integer
 from .._files import PathLike, byte_views, require_file
 from ..errors import AccelArgumentError
 from ..limits import Limits
@@ -29,6 +30,8 @@ SUPPORTED_BACKENDS: tuple[backends.BackendName, ...] = ("wasm", "python")
 DraftName = Literal["4", "6", "7", "2019-09", "2020-12"]
 DRAFTS: tuple[str, ...] = ("4", "6", "7", "2019-09", "2020-12")
 DEFAULT_MAX_DEPTH = 512
+#: The deepest `max_depth` (it crosses into the component as a u32).
+MAX_DEPTH = (1 << 32) - 1
 #: Compiled schemas `validate_schema` keeps, per processor.
 SCHEMA_CACHE = 64
 
@@ -154,8 +157,7 @@ class JsonProcessor:
         max_depth: int = DEFAULT_MAX_DEPTH,
         host: str | None = None,
     ) -> None:
-        if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
-            raise AccelArgumentError(f"max_depth must be a positive integer, not {max_depth!r}")
+        max_depth = integer("max_depth", max_depth, 1, MAX_DEPTH)
         backend, host = backends.split_host(backend, host)
         self.backend: backends.BackendName = backends.resolve(backend, SUPPORTED_BACKENDS, "JSON processing")
         #: The wasm backend's host (None on the other backends).

@@ -10,6 +10,7 @@ import json
 import math
 import os
 import re
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -205,7 +206,13 @@ def parse(text: str, max_size: int, max_depth: int) -> Any:
     except _Constant as e:
         raise _constant_error(text, e.name) from None
     except RecursionError:
-        raise _depth_error(text, max_depth) from None
+        if nesting_exceeds(text, max_depth):
+            raise _depth_error(text, max_depth) from None
+        raise LimitError(
+            f"the document nests deeper than the pure-Python parser can go (Python's recursion limit, "
+            f"{sys.getrecursionlimit()}), though within max_depth={max_depth}: use the wasm backend",
+            "limit-exceeded",
+        ) from None
     # (Fewer brackets than the limit cannot nest past it: most texts stop here.)
     if text.count("[") + text.count("{") > max_depth and nesting_exceeds(text, max_depth):
         raise _depth_error(text, max_depth)
@@ -409,6 +416,9 @@ class CompiledSchema:
         from referencing.exceptions import NoSuchResource
         from referencing.jsonschema import DRAFT202012, specification_with
 
+        if not isinstance(schema, dict | bool):
+            kind = "null" if schema is None else _compact(schema)
+            raise SchemaError(f'invalid schema: {kind} is not of types "boolean", "object"', "invalid-schema")
         if draft is None:
             cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
         else:

@@ -33,8 +33,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import backends
+from .._checks import integer
 from .._files import PathLike, atomic_output, require_file
-from ..errors import AccelArgumentError, BackendUnavailableError
+from ..errors import AccelArgumentError, BackendUnavailableError, VectorError
 from ..limits import Limits
 from . import _format as fmt
 from . import _python as fallback
@@ -125,14 +126,13 @@ class VectorIndex:
         host: str | None = None,
         _load: tuple[memoryview, int] | None = None,
     ) -> None:
-        if isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= fmt.MAX_DIM:
-            raise AccelArgumentError(f"dim must be an integer from 1 to {fmt.MAX_DIM}, not {dim!r}")
+        dim = integer("dim", dim, 1, fmt.MAX_DIM)
         if metric not in fmt.METRICS:
             raise AccelArgumentError(f"unknown metric {metric!r}: expected one of {', '.join(fmt.METRICS)}")
         if dtype not in fmt.DTYPES:
             raise AccelArgumentError(f"unknown dtype {dtype!r}: expected one of {', '.join(fmt.DTYPES)}")
-        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS):
-            raise AccelArgumentError(f"threads must be an integer from 1 to {MAX_THREADS}, not {threads!r}")
+        if threads is not None:
+            threads = integer("threads", threads, 1, MAX_THREADS)
         self.dim = dim
         self.metric: Metric = metric
         self.dtype: DType = dtype
@@ -198,6 +198,7 @@ class VectorIndex:
     def search(self, query: Vectors, k: int = 10) -> Result:
         """The `k` best vectors for one query: ``(ids, scores)``, best first
         (fewer when the index holds fewer)."""
+        k = integer("k", k, 1)
         raw, n = _rows(query, self.dim, "the query")
         if n != 1:
             raise AccelArgumentError(f"search takes one query, not {n} (use search_batch)")
@@ -207,6 +208,7 @@ class VectorIndex:
         """`search` for each query of an ``(n, dim)`` array or list of lists:
         one ``(ids, scores)`` per query. Much faster than as many searches:
         the index is read from memory once for the whole batch."""
+        k = integer("k", k, 1)
         raw, n = _rows(queries, self.dim, "the queries")
         if not n:
             return []
@@ -228,7 +230,7 @@ class VectorIndex:
         if _gpu.unavailable_reason() is not None:
             return False
         max_dim, max_k = _gpu.limits()
-        if self.dim > max_dim or (isinstance(k, int) and k > max_k):
+        if self.dim > max_dim or k > max_k:
             return False
         if self.gpu:
             return True
@@ -237,7 +239,6 @@ class VectorIndex:
     def _gpu_search(self, raw: memoryview, n: int, k: int) -> list[Result]:
         from . import _gpu
 
-        self._check_k(k)
         _check_values(raw, self.dim, "f32", self.metric)
         if self._gpu_matrix is None:
             self._gpu_matrix = _gpu.Matrix(self._impl.records(), self.dim, self.metric, self.dtype)
@@ -245,13 +246,7 @@ class VectorIndex:
         queries = np.frombuffer(raw, dtype="<f4").reshape(n, self.dim)
         return [(ids, scores) for ids, scores in self._gpu_matrix.search(queries, k)]
 
-    @staticmethod
-    def _check_k(k: int) -> None:
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise AccelArgumentError(f"k must be an integer of at least 1, not {k!r}")
-
     def _search(self, raw: memoryview, n: int, k: int) -> list[Result]:
-        self._check_k(k)
         _check_values(raw, self.dim, "f32", self.metric)
         return [_result(h) for h in self._impl.search_batch(raw, n, k)]
 
@@ -259,7 +254,7 @@ class VectorIndex:
         """Writes the index to `path` (replaced whole, never half-written), in
         a format every backend loads."""
         records = self._impl.records()
-        with atomic_output(path) as out:
+        with atomic_output(path, VectorError) as out:
             out.write(fmt.header(self.dim, self.metric, self.dtype, len(self)))
             out.write(records)
 
@@ -361,6 +356,8 @@ def _rows(data: Vectors, dim: int, what: str) -> tuple[memoryview, int]:
             raise AccelArgumentError(f"{what} must be a 1-D or 2-D numeric array, not {data.ndim}-D {data.dtype}")
         if data.shape[-1] != dim:
             raise AccelArgumentError(f"{what} have dimension {data.shape[-1]}, the index has {dim}")
+        if data.size == 0:  # a (0, dim) batch (a memoryview of it cannot be cast)
+            return memoryview(b""), 0
         with np.errstate(over="ignore"):  # an overflow to inf is refused below, with its position
             arr = np.ascontiguousarray(data, dtype="<f4")
         return memoryview(arr).cast("B"), 1 if data.ndim == 1 else int(data.shape[0])
