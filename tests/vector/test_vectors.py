@@ -196,19 +196,47 @@ def test_refusals_are_typed_and_add_nothing(backend: str) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_damaged_files_are_refused(tmp_path: Path, backend: str) -> None:
+    from oms_accel.vector import _format as fmt
+
     index = make(backend, 4, "dot")
     index.add(data(12, 4))  # records of 24 bytes
     path = tmp_path / "ok.idx"
     index.save(path)
     raw = path.read_bytes()
+    assert raw[:8] == b"OMSVECS2"
+    checksum = "checksum does not match"
     cases = {
-        "bad magic": b"X" + raw[1:],
-        "holds 11.5": raw[:-12],
-        "holds 13": raw + raw[24 : 24 + 24],
-        "unknown metric": raw[:12] + b"\x09" + raw[13:],
-        "not finite": raw[:32] + np.float32(np.nan).tobytes() + raw[36:],
+        "bad magic": (b"X" + raw[1:], "corrupt"),
+        "holds one record less": (raw[:-24], "checksum-mismatch"),
+        "holds half a record less": (raw[:-12], "checksum-mismatch"),
+        "holds a record more": (raw + raw[32:56], "checksum-mismatch"),
+        "changed metric": (raw[:12] + b"\x00" + raw[13:], "checksum-mismatch"),  # dot to cosine: still a valid code
+        "not finite": (raw[:48] + np.float32(np.nan).tobytes() + raw[52:], "checksum-mismatch"),
+        "reserved bytes": (raw[:28] + b"\x01" + raw[29:], "checksum-mismatch"),
+        "cut inside the header": (raw[:20], "truncated"),
     }
-    for match, damaged in cases.items():
+    for name, (damaged, code) in cases.items():
+        bad = tmp_path / "bad.idx"
+        bad.write_bytes(damaged)
+        with pytest.raises(VectorError) as e:
+            VectorIndex.load(bad, backend=backend)
+        assert e.value.code == code, name
+        if code == "checksum-mismatch":
+            assert checksum in str(e.value) and "save it again" in str(e.value)
+    # A version 1 file (no checksum) still loads, with every field checked.
+    v1 = fmt.header(4, "dot", "f32", 12) + raw[32:]
+    (tmp_path / "v1.idx").write_bytes(v1)
+    q = data(1, 4)[0]
+    assert [list(r) for r in VectorIndex.load(tmp_path / "v1.idx", backend=backend).search(q, 5)] == [list(r) for r in index.search(q, 5)]
+    v1_cases = {
+        "holds 11.5": v1[:-12],
+        "holds 13": v1 + v1[24:48],
+        "unknown metric": v1[:12] + b"\x09" + v1[13:],
+        "reserved header bytes": v1[:14] + b"\x01" + v1[15:],
+        "not finite": v1[:32] + np.float32(np.nan).tobytes() + v1[36:],
+        "beyond the largest id": v1[:24] + (2**64 - 1).to_bytes(8, "little") + v1[32:],
+    }
+    for match, damaged in v1_cases.items():
         bad = tmp_path / "bad.idx"
         bad.write_bytes(damaged)
         with pytest.raises(VectorError, match=match):
@@ -219,7 +247,43 @@ def test_damaged_files_are_refused(tmp_path: Path, backend: str) -> None:
     with pytest.raises(VectorError) as e:
         index.save(tmp_path / "no-such-dir" / "x.idx")
     assert e.value.code == "io"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.idx", "ok.idx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.idx", "ok.idx", "v1.idx"]
+
+
+_SAVED: dict[str, bytes] = {}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 2), st.integers(0, 255)), min_size=1, max_size=3))
+def test_a_mutated_index_file_is_refused_or_unchanged(
+    tmp_path_factory: pytest.TempPathFactory, backend: str, edits: list[tuple[int, int, int]]
+) -> None:
+    """Of 3,000 mutated files, 205 once loaded and searched differently: now
+    every change to a byte is refused, with a VectorError."""
+    if backend not in _SAVED:
+        index = make(backend, 6, "cosine", "i8")
+        index.add(data(20, 6))
+        p = tmp_path_factory.mktemp("idx") / "ok.idx"
+        index.save(p)
+        _SAVED[backend] = p.read_bytes()
+    raw = _SAVED[backend]
+    d = bytearray(raw)
+    for at, op, b in edits:
+        k = at % len(d)
+        if op == 0:
+            d[k] = b
+        elif op == 1:
+            del d[k]
+        else:
+            d.insert(k, b)
+    p = tmp_path_factory.mktemp("bad") / "bad.idx"
+    p.write_bytes(bytes(d))
+    if bytes(d) == raw:
+        assert len(VectorIndex.load(p, backend=backend)) == 20
+    else:
+        with pytest.raises(VectorError):
+            VectorIndex.load(p, backend=backend)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

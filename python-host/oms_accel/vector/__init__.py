@@ -154,7 +154,7 @@ class VectorIndex:
         if _load is None:
             self._impl = impl.create(dim, metric, dtype, self.threads, self.limits)
         else:
-            self._impl = impl.load(_load[0], _load[1], self.threads, self.limits)
+            self._impl = impl.load(_load[0], dim, metric, dtype, _load[1], self.threads, self.limits)
         weakref.finalize(self, self._impl.close)
 
     def __len__(self) -> int:
@@ -255,7 +255,7 @@ class VectorIndex:
         a format every backend loads."""
         records = self._impl.records()
         with atomic_output(path, VectorError) as out:
-            out.write(fmt.header(self.dim, self.metric, self.dtype, len(self)))
+            out.write(fmt.file_header(self.dim, self.metric, self.dtype, len(self), records))
             out.write(records)
 
     @classmethod
@@ -276,11 +276,13 @@ class VectorIndex:
         """
         with open(require_file(path), "rb") as f:
             data = f.read()
-        dim, metric, dtype, count = fmt.parse_header(data[: fmt.HEADER.size], len(data) - fmt.HEADER.size)
-        index = cls(dim, metric, dtype, backend, threads=threads, limits=limits, gpu=gpu, host=host, _load=(memoryview(data), count))
+        dim, metric, dtype, count, records = fmt.parse_file(data)
         record = fmt.record_len(dim, dtype)
-        ids = (struct.unpack_from("<Q", data, fmt.HEADER.size + i * record)[0] for i in range(count))
-        index._next_id = max(ids, default=-1) + 1
+        top = max((struct.unpack_from("<Q", records, i * record)[0] for i in range(count)), default=-1)
+        if top > MAX_ID:
+            raise VectorError(f"the index file holds id {top}, beyond the largest id ({MAX_ID})", "corrupt")
+        index = cls(dim, metric, dtype, backend, threads=threads, limits=limits, gpu=gpu, host=host, _load=(records, count))
+        index._next_id = top + 1
         return index
 
 

@@ -33,8 +33,8 @@ class IndexImpl(Protocol):
 
 class VectorBackend(Protocol):
     def create(self, dim: int, metric: Metric, dtype: DType, threads: int, limits: Limits) -> IndexImpl: ...
-    def load(self, file: memoryview, count: int, threads: int, limits: Limits) -> IndexImpl:
-        """An index from a whole file whose header is already checked."""
+    def load(self, records: memoryview, dim: int, metric: Metric, dtype: DType, count: int, threads: int, limits: Limits) -> IndexImpl:
+        """An index from the `count` records of a file already checked (`_format.parse_file`)."""
         ...
 
     def similarity(self, a: Buffer, b: Buffer, dim: int, metric: Metric, limits: Limits) -> bytes:

@@ -138,8 +138,8 @@ def _info(args: argparse.Namespace) -> int:
 
     path = require_file(args.index)
     with open(path, "rb") as f:
-        head = f.read(fmt.HEADER.size)
-    size = Path(path).stat().st_size
-    dim, metric, dtype, count = fmt.parse_header(head, size - fmt.HEADER.size)
+        data = f.read()  # (all of it: the checksum covers every record)
+    dim, metric, dtype, count, _ = fmt.parse_file(data)
+    size = len(data)
     print(json.dumps({"dim": dim, "metric": metric, "dtype": dtype, "count": count, "bytes": size}))
     return 0

@@ -152,12 +152,11 @@ class Index:
         return b"".join(parts)
 
     @classmethod
-    def from_bytes(cls, data: bytes | memoryview) -> Index:
-        dim, metric, dtype, _ = fmt.parse_header(bytes(data[: fmt.HEADER.size]), len(data) - fmt.HEADER.size)
+    def from_records(cls, records: memoryview, dim: int, metric: fmt.Metric, dtype: fmt.DType) -> Index:
         index = cls(dim, metric, dtype)
         code = {"f32": "f", "f16": "e", "i8": "b"}[dtype]
         row_format = struct.Struct(f"<Q{'f' if dtype == 'i8' else ''}{dim}{code}")
-        for i, fields in enumerate(row_format.iter_unpack(data[fmt.HEADER.size :])):
+        for i, fields in enumerate(row_format.iter_unpack(records)):
             index.ids.append(fields[0])
             if dtype == "i8":
                 scale, row = fields[1], fields[2:]
@@ -237,8 +236,10 @@ class Backend:
     def create(self, dim: int, metric: fmt.Metric, dtype: fmt.DType, threads: int, limits: Limits) -> IndexImpl:
         return Index(dim, metric, dtype)
 
-    def load(self, file: memoryview, count: int, threads: int, limits: Limits) -> IndexImpl:
-        return Index.from_bytes(file)
+    def load(
+        self, records: memoryview, dim: int, metric: fmt.Metric, dtype: fmt.DType, count: int, threads: int, limits: Limits
+    ) -> IndexImpl:
+        return Index.from_records(records, dim, metric, dtype)
 
     def similarity(self, a: Buffer, b: Buffer, dim: int, metric: fmt.Metric, limits: Limits) -> bytes:
         matrix = similarity(floats(a), floats(b), dim, metric)

@@ -145,11 +145,12 @@ class Backend:
         make = [lambda: _Shard(self._host.vector_shard(limits, dim, metric, dtype)) for _ in range(threads)]
         return Index(dim, metric, dtype, make)
 
-    def load(self, file: memoryview, count: int, threads: int, limits: Limits) -> IndexImpl:
-        """Gives each shard a contiguous part of the records in `file`."""
-        dim, metric, dtype, _ = fmt.parse_header(bytes(file[: fmt.HEADER.size]), len(file) - fmt.HEADER.size)
+    def load(
+        self, records: memoryview, dim: int, metric: fmt.Metric, dtype: fmt.DType, count: int, threads: int, limits: Limits
+    ) -> IndexImpl:
+        """Gives each shard a contiguous part of the records."""
         record = fmt.record_len(dim, dtype)
-        body = file[fmt.HEADER.size :]
+        body = records
         per = -(-count // threads)
 
         def part(i: int) -> Callable[[], _Shard]:
