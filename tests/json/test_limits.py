@@ -107,3 +107,33 @@ def test_the_python_depth_check_counts_what_a_walk_counts(value: object) -> None
     assert not nesting_exceeds(text, max(depth, 1))
     if depth > 1:
         assert nesting_exceeds(text, depth - 1)
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b.startswith("wasm")])
+def test_running_out_of_memory_is_a_limit_error_never_a_trap(backend: str) -> None:
+    """Whatever the size, and wherever in the component the allocation fails
+    (the scan, the DOM, the canonical text, the validator), the caller sees
+    LimitError: once JsonError(code='trap') with an empty message."""
+    proc = JsonProcessor(backend, limits=Limits(memory_bytes=16 << 20))
+    for n in range(20_000, 240_000, 40_000):
+        text = "[" + ",".join(['{"k": [1, 2, 3, 4, 5, 6, 7, 8], "s": "abcdefgh"}'] * n) + "]"
+        for call in (
+            lambda: proc.parse_large_document(text),
+            lambda: proc.canonicalize(text),
+            lambda: proc.validate_schema(text, {"items": {"type": "object"}}),
+        ):
+            try:
+                call()
+            except LimitError as e:
+                assert "ran out of memory" in str(e)
+    # And the next call, on a fresh instance, works.
+    assert proc.canonicalize('{"b": 1, "a": 2}') == '{"a":2,"b":1}'
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_invalid_utf8_is_placed_where_it_is(backend: str) -> None:
+    proc = JsonProcessor(backend)
+    for text, where in ((b'{"a": "\xff"}', (1, 8, 7)), (b'[1,\n "ab\xc3(", 2]', (2, 5, 8)), (b'\n\n   "\xe2\x82"', (3, 5, 6))):
+        with pytest.raises(JsonError, match="invalid UTF-8") as e:
+            proc.parse_large_document(text)
+        assert (e.value.line, e.value.column, e.value.offset) == where

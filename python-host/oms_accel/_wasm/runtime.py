@@ -277,8 +277,12 @@ class Instance:
         code = getattr(e, "trap_code", None)
         if code == self._wasmtime.TrapCode.INTERRUPT or (code is None and "interrupt" in message):
             return LimitError(f"the call ran past its time limit of {self.limits.timeout_s:g} s", "limit-exceeded")
-        # The guest's allocator reports running out of memory on stderr before it aborts.
-        if "memory allocation" in stderr or "out of memory" in message:
+        # The guest's allocator reports running out of memory on stderr before
+        # it aborts, when it can; its abort's backtrace always names the
+        # allocation error handler. (wasmtime-py has no resource limiter to
+        # say that growth was refused, as the Rust host's does.)
+        oom = ("memory allocation" in stderr, "out of memory" in message, "rust_oom" in message, "handle_alloc_error" in message)
+        if any(oom):
             mib = self.limits.memory_bytes >> 20
             return LimitError(f"the component ran out of memory (limit {mib} MiB)", "limit-exceeded")
         detail = stderr.strip().splitlines()[-1] if stderr.strip() else message.splitlines()[0]
