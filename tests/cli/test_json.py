@@ -158,3 +158,20 @@ def test_ndjson_output_does_not_depend_on_the_backend(d: Path, capsys: pytest.Ca
     assert len(set(outputs.values())) == 1, outputs
     rc, out = next(iter(outputs.values()))
     assert rc == 1 and len(out.splitlines()) == 7
+
+
+def test_validate_goes_on_past_a_document_it_cannot_read(d: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, err = run(
+        capsys, "python", "validate", d / "good.json", d / "broken.json", d / "nope.json", d / "bad.json", "-s", d / "schema.json"
+    )
+    assert rc == 2  # an unusable input outranks an invalid document
+    assert f"{d / 'good.json'}: valid" in out and f"{d / 'bad.json'}: /a: " in out
+    assert "broken.json: line 2" in err and "nope.json" in err
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_huge_value_makes_a_short_message(d: Path, backend: str, capsys: pytest.CaptureFixture[str]) -> None:
+    (d / "huge.json").write_text(json.dumps({"a": "x" * (12 << 20)}))
+    rc, out, _ = run(capsys, backend, "validate", d / "huge.json", "-s", d / "schema.json")
+    assert rc == 1
+    assert 0 < len(out) < 1000 and "characters cut" in out and 'is not of type "integer"' in out

@@ -66,3 +66,27 @@ def test_unusable_input_exits_2(tmp_path: Path, vectors: np.ndarray, capsys: pyt
     assert "k must be" in capsys.readouterr().err
     assert main(["vector", "info", f32]) == 2
     assert "bad magic" in capsys.readouterr().err
+
+
+def test_build_to_standard_output_writes_the_index_there(tmp_path: Path, vectors: np.ndarray) -> None:
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).parent / "oms-accel"
+    done = subprocess.run(
+        [exe, "vector", "build", tmp_path / "v.npy", "-o", "-", "--backend", "python"], cwd=tmp_path, capture_output=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "-").exists()
+    (tmp_path / "piped.idx").write_bytes(done.stdout)
+    assert len(VectorIndex.load(tmp_path / "piped.idx")) == len(vectors)
+
+
+@pytest.mark.parametrize(
+    "options", [["--threads", "999999"], ["--threads", "0"], ["--dim", "0"], ["--timeout", "-1"], ["--timeout", "inf"]]
+)
+def test_bad_option_values_exit_2(tmp_path: Path, vectors: np.ndarray, options: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["vector", "build", str(tmp_path / "v.f32"), "--dim", "12", "-o", str(tmp_path / "x.idx"), *options])
+    assert rc == 2
+    assert "must be" in capsys.readouterr().err
+    assert not (tmp_path / "x.idx").exists()

@@ -368,3 +368,22 @@ def test_threads_search_while_others_add(backend: str) -> None:
     # An exact match is its own nearest (row 11 duplicates row 3: the tie goes to 3).
     assert found == [3 if i == 11 else i for i in range(200)]
     assert len(index) == 400 and [search(i) for i in (250, 399)] == [250, 399]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ids_are_unique(tmp_path: Path, backend: str) -> None:
+    index = make(backend, 4)
+    index.add(data(3, 4))  # ids 0, 1, 2
+    with pytest.raises(AccelArgumentError, match="given twice"):
+        index.add(data(2, 4), ids=[7, 7])
+    with pytest.raises(AccelArgumentError, match="id 1 is already in the index"):
+        index.add(data(2, 4), ids=[9, 1])
+    assert len(index) == 3  # a refused add adds nothing
+    index.add(data(2, 4), ids=[10, 20])
+    index.add(data(1, 4))  # the next default id: 21
+    index.save(tmp_path / "i.idx")
+    loaded = VectorIndex.load(tmp_path / "i.idx", backend=backend)
+    with pytest.raises(AccelArgumentError, match="id 20 is already"):
+        loaded.add(data(1, 4), ids=[20])
+    loaded.add(data(1, 4), ids=[5])
+    assert len(loaded) == 7

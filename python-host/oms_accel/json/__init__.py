@@ -46,7 +46,25 @@ class ValidationError:
     instance_path: str
     #: Pointer to the failing keyword in the schema.
     schema_path: str
+    #: What is wrong, quoting the value: a value quoted past
+    #: `MESSAGE_LIMIT` characters keeps its start and end (the same on every
+    #: backend), so that a 12 MiB string never makes a 12 MiB message.
     message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", shorten(self.message))
+
+
+#: The longest message a `ValidationError` carries whole.
+MESSAGE_LIMIT = 400
+
+
+def shorten(message: str, limit: int = MESSAGE_LIMIT) -> str:
+    """`message` cut in the middle when longer than `limit` characters, saying how much was cut."""
+    if len(message) <= limit:
+        return message
+    keep = (limit - 40) // 2
+    return f"{message[:keep]} ... ({len(message) - 2 * keep} characters cut) ... {message[-keep:]}"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _command, _progress
-from .._command import EXIT_FAILED, InputError
+from .._command import EXIT_FAILED, EXIT_USAGE, InputError
 from .._progress import progress_bar
 from ..errors import JsonError, SchemaError
 from ..limits import Limits
@@ -108,9 +108,17 @@ def _validate(args: argparse.Namespace) -> int:
         schema = proc.compile_schema(schema_doc, draft=args.draft)
     except SchemaError as e:
         raise InputError(f"{args.schema}: {e}") from None
-    invalid = 0
+    invalid = unusable = 0
     for path in args.docs:
-        errors: list[ValidationError] = schema.validate(_load(proc, path))
+        # Every document is checked: one that cannot be read or parsed is
+        # reported and counted (exit 2), and the others still get validated.
+        try:
+            errors: list[ValidationError] = schema.validate(_load(proc, path))
+        except (InputError, OSError) as e:
+            unusable += 1
+            message = e if isinstance(e, InputError) else f"{path}: {e.strerror or e}"
+            print(f"oms-accel: {message}", file=sys.stderr)
+            continue
         invalid += bool(errors)
         if args.quiet:
             continue
@@ -121,7 +129,7 @@ def _validate(args: argparse.Namespace) -> int:
                 print(f"{path}: {err.instance_path or '/'}: {err.message} (schema {err.schema_path or '/'})")
         if not errors and not args.json:
             print(f"{path}: valid")
-    return EXIT_FAILED if invalid else 0
+    return EXIT_USAGE if unusable else EXIT_FAILED if invalid else 0
 
 
 def _query(args: argparse.Namespace) -> int:

@@ -148,6 +148,9 @@ class VectorIndex:
         self.last_batch_device: str | None = None
         self._gpu_matrix: Any = None
         self._next_id = 0
+        #: The ids held, once they are not simply 0 .. _next_id - 1 (None
+        #: until then: an index of default ids keeps no set).
+        self._id_set: set[int] | None = None
         self.threads = threads or min(os.cpu_count() or 1, MAX_DEFAULT_THREADS)
         self.limits = limits or Limits()
         impl = _backend(self.backend, self.host)
@@ -177,6 +180,8 @@ class VectorIndex:
         _check_values(raw, self.dim, self.dtype, self.metric)
         self._impl.add(raw, id_list)
         self._gpu_matrix = None  # rebuilt on the next batch that goes to the GPU
+        if self._id_set is not None:
+            self._id_set.update(id_list)
         self._next_id = max(self._next_id, max(id_list) + 1)
         return n
 
@@ -193,6 +198,15 @@ class VectorIndex:
             raise AccelArgumentError(f"{n} vectors but {len(out)} ids")
         if out and (min(out) < 0 or max(out) > MAX_ID):
             raise AccelArgumentError(f"ids must be from 0 to {MAX_ID}")
+        if len(set(out)) != len(out):
+            seen: set[int] = set()
+            twice = next(i for i in out if i in seen or seen.add(i))  # type: ignore[func-returns-value]
+            raise AccelArgumentError(f"id {twice} is given twice")
+        if self._id_set is None:
+            self._id_set = set(range(self._next_id))
+        held = next((i for i in out if i in self._id_set), None)
+        if held is not None:
+            raise AccelArgumentError(f"id {held} is already in the index: ids must be unique")
         return out
 
     def search(self, query: Vectors, k: int = 10) -> Result:
@@ -278,11 +292,15 @@ class VectorIndex:
             data = f.read()
         dim, metric, dtype, count, records = fmt.parse_file(data)
         record = fmt.record_len(dim, dtype)
-        top = max((struct.unpack_from("<Q", records, i * record)[0] for i in range(count)), default=-1)
+        ids = [struct.unpack_from("<Q", records, i * record)[0] for i in range(count)]
+        top = max(ids, default=-1)
         if top > MAX_ID:
             raise VectorError(f"the index file holds id {top}, beyond the largest id ({MAX_ID})", "corrupt")
         index = cls(dim, metric, dtype, backend, threads=threads, limits=limits, gpu=gpu, host=host, _load=(records, count))
         index._next_id = top + 1
+        held = set(ids)
+        if len(held) != count or top + 1 != count:  # not the ids 0 .. count - 1: keep them
+            index._id_set = held
         return index
 
 

@@ -38,7 +38,7 @@ def add_parser(sub: Any) -> None:
     build.add_argument("-d", "--dim", type=int, help="the dimension (read from a .npy file)")
     build.add_argument("-m", "--metric", choices=METRICS, default="cosine")
     build.add_argument("--dtype", choices=DTYPES, default="f32", help="how vectors are stored (default f32)")
-    build.add_argument("-o", "--output", required=True, metavar="INDEX")
+    build.add_argument("-o", "--output", required=True, metavar="INDEX", help="where to write; '-' for standard output")
     _progress.add_options(build)
     build.set_defaults(func=_build)
 
@@ -103,7 +103,8 @@ def _build(args: argparse.Namespace) -> int:
             index.add(_as_vectors(chunk, dim))
             if update is not None:
                 update(len(index) * row_bytes, total * row_bytes)
-    index.save(args.output)
+    with _command.binary_output(args.output) as out:
+        index.save(out)
     print(f"{len(index)} vectors of dimension {dim} ({args.metric}, {args.dtype}) -> {args.output}", file=sys.stderr)
     return 0
 
