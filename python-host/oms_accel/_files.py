@@ -84,6 +84,29 @@ def require_file(path: PathLike) -> str:
 
 
 @contextlib.contextmanager
+def readable_files(*paths: PathLike) -> Iterator[list[str]]:
+    """Each input as the path of a regular file, which every backend can map
+    or open in the sandbox: a symlink resolved to its target (the sandbox
+    sees only the directory it opens), and anything else a Unix tool reads
+    (a pipe such as ``<(...)``, ``/dev/stdin``) copied once into a private
+    temporary file on disk, removed on the way out. (Mapped, a pipe would
+    read as empty.)"""
+    with contextlib.ExitStack() as stack:
+        out = []
+        for path in paths:
+            p = require_file(path)
+            if stat.S_ISREG(os.stat(p).st_mode):
+                out.append(os.path.realpath(p))
+                continue
+            d = stack.enter_context(tempfile.TemporaryDirectory(prefix="oms-accel-input-"))
+            copy = os.path.join(d, os.path.basename(p) or "input")
+            with open(p, "rb") as src, open(copy, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            out.append(copy)
+        yield out
+
+
+@contextlib.contextmanager
 def atomic_output(path: PathLike, error: type[AccelError] = AccelError) -> Iterator[BinaryIO]:
     """A file to write `path` through, so that a failure leaves nothing half
     written. A regular file (or a new one) is written beside it and renamed

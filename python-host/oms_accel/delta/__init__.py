@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from .. import backends
 from .._checks import integer
-from .._files import PathLike, byte_views, require_file
+from .._files import PathLike, byte_views, readable_files
 from ..errors import AccelArgumentError, BackendUnavailableError, DeltaError
 from ..limits import Limits
 from ._backend import Codec, Format, ProgressCallback, Settings
@@ -208,18 +208,20 @@ class DeltaEncoder:
 
         `out_path` appears only when the whole delta is written. `progress` gets
         (new-version bytes done, total). The wasm backend reads large files a
-        window at a time; the others map them into memory.
+        window at a time; the others map them into memory. An input may be
+        any file a Unix tool reads: a symlink, a pipe, ``/dev/stdin``.
         """
-        return self._encoder.encode_file(require_file(old_path), require_file(new_path), out_path, progress)
+        with readable_files(old_path, new_path) as (old_p, new_p):
+            return self._encoder.encode_file(old_p, new_p, out_path, progress)
 
     def decode_file(self, old_path: PathLike, delta_path: PathLike, out_path: PathLike, *, progress: ProgressCallback | None = None) -> int:
         """Writes the version rebuilt from `old_path` and `delta_path` into
         `out_path`; returns its size. `out_path` appears only on success.
-        `progress` gets (delta bytes done, delta size)."""
-        old_p, delta_p = require_file(old_path), require_file(delta_path)
-        with open(delta_p, "rb") as f:
-            fmt = detect_format(f.read(4))
-        return self._decoder(fmt).decode_file(old_p, delta_p, out_path, progress)
+        `progress` gets (delta bytes done, delta size). Inputs as for `encode_file`."""
+        with readable_files(old_path, delta_path) as (old_p, delta_p):
+            with open(delta_p, "rb") as f:
+                fmt = detect_format(f.read(4))
+            return self._decoder(fmt).decode_file(old_p, delta_p, out_path, progress)
 
 
 #: The name the monolith imports.

@@ -15,8 +15,8 @@ def add_parser(sub: Any) -> None:
     delta = sub.add_parser("delta", help="deltas between document versions (zstd patch-from, VCDIFF)")
     dsub = delta.add_subparsers(dest="delta_command", required=True, metavar="ACTION")
     enc = dsub.add_parser("encode", help="write the delta from OLD to NEW")
-    enc.add_argument("old", metavar="OLD")
-    enc.add_argument("new", metavar="NEW")
+    enc.add_argument("old", metavar="OLD", help="a file, a pipe, or '-' for standard input")
+    enc.add_argument("new", metavar="NEW", help="likewise")
     enc.add_argument(
         "--method",
         choices=METHODS,
@@ -26,8 +26,8 @@ def add_parser(sub: Any) -> None:
     enc.add_argument("--level", type=int, default=3, help="zstd level (default 3)")
     enc.set_defaults(func=_encode)
     dec = dsub.add_parser("decode", help="rebuild NEW from OLD and DELTA")
-    dec.add_argument("old", metavar="OLD")
-    dec.add_argument("delta", metavar="DELTA")
+    dec.add_argument("old", metavar="OLD", help="a file, a pipe, or '-' for standard input")
+    dec.add_argument("delta", metavar="DELTA", help="likewise")
     dec.add_argument(
         "--max-output", type=int, default=Limits().max_output_bytes, metavar="BYTES", help="refuse to produce more (default 2 GiB)"
     )
@@ -56,18 +56,30 @@ def _encoder(args: argparse.Namespace, **limits: Any) -> DeltaEncoder:
     )
 
 
+def _input(path: str) -> str:
+    """An input argument: '-' is standard input (read once, whatever it is)."""
+    return "/dev/stdin" if path == "-" else path
+
+
+def _size(path: str) -> int:
+    """For the progress bar: a pipe's size is not known (0)."""
+    return os.path.getsize(path) if os.path.isfile(path) else 0
+
+
 def _encode(args: argparse.Namespace) -> int:
     enc = _encoder(args)
-    with _progress.progress_bar(args.progress, os.path.getsize(args.new), "encode") as progress, _command.binary_output(args.output) as out:
-        enc.encode_file(args.old, args.new, out, progress=progress)
+    old, new = _input(args.old), _input(args.new)
+    with _progress.progress_bar(args.progress, _size(new), "encode") as progress, _command.binary_output(args.output) as out:
+        enc.encode_file(old, new, out, progress=progress)
     return 0
 
 
 def _decode(args: argparse.Namespace) -> int:
     enc = _encoder(args, max_output_bytes=args.max_output)
+    old, delta = _input(args.old), _input(args.delta)
     with (
-        _progress.progress_bar(args.progress, os.path.getsize(args.delta), "decode") as progress,
+        _progress.progress_bar(args.progress, _size(delta), "decode") as progress,
         _command.binary_output(args.output) as out,
     ):
-        enc.decode_file(args.old, args.delta, out, progress=progress)
+        enc.decode_file(old, delta, out, progress=progress)
     return 0

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from .. import backends
 from .._checks import integer
-from .._files import PathLike, byte_views, require_file
+from .._files import PathLike, byte_views, readable_files, require_file
 from ..errors import AccelArgumentError
 from ..limits import Limits
 from ._backend import MISSING, Arg, DocumentImpl, JsonBackend, SchemaImpl, SchemaSource
@@ -290,10 +290,10 @@ class JsonProcessor:
         than ``limits.max_input_bytes``, yields a record with ``error`` set.
         Memory is bounded by the largest record. `progress`, if given, is
         called with (bytes read, file size) as the file is read."""
-        p = require_file(path)
         source = None if schema is None else (schema.source if isinstance(schema, Schema) else self.compile_schema(schema).source)
-        for raw in self._backend.iter_ndjson(p, source, list(fields or []), progress):
-            yield _record(raw)
+        with readable_files(path) as (p,):  # (a pipe is copied to a file first)
+            for raw in self._backend.iter_ndjson(p, source, list(fields or []), progress):
+                yield _record(raw)
 
 
 def _make_backend(name: backends.BackendName, host: str | None, limits: Limits, max_depth: int) -> JsonBackend:

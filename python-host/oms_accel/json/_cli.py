@@ -61,7 +61,7 @@ def add_parser(sub: Any) -> None:
         "ndjson",
         help="stream an NDJSON file: print the records that are not JSON or fail the schema (exit 1 if any), or project fields",
     )
-    nd.add_argument("file", metavar="FILE")
+    nd.add_argument("file", metavar="FILE", help="a file, a pipe, or '-' for standard input")
     nd.add_argument("-s", "--schema", metavar="SCHEMA", help="validate each record against this JSON Schema")
     nd.add_argument(
         "-f", "--field", dest="fields", action="append", default=[], metavar="POINTER", help="print this pointer of each record (repeat)"
@@ -165,8 +165,8 @@ def _canonicalize(args: argparse.Namespace) -> int:
 
 def _ndjson(args: argparse.Namespace) -> int:
     proc = _processor(args)
-    path = Path(args.file)
-    if not path.is_file():
+    path = Path("/dev/stdin" if args.file == "-" else args.file)
+    if path.is_dir() or not path.exists():
         raise InputError(f"{args.file}: not a file")
     schema = None
     if args.schema:
@@ -176,7 +176,7 @@ def _ndjson(args: argparse.Namespace) -> int:
             raise InputError(f"{args.schema}: {e}") from None
     records = invalid = 0
     out = sys.stdout
-    with progress_bar(args.progress, path.stat().st_size, "ndjson") as progress:
+    with progress_bar(args.progress, path.stat().st_size if path.is_file() else 0, "ndjson") as progress:
         for rec in proc.iter_ndjson(path, schema=schema, fields=args.fields or None, progress=progress):
             records += 1
             if not rec.valid:
