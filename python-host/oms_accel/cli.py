@@ -74,6 +74,7 @@ def _info(args: argparse.Namespace) -> int:
             if why is None:
                 loaded = runtime.get_runtime() if name == "wasmtime-py" else _rust_runtime()
                 info[f"compiled_cache_file ({name})"] = str(loaded.cache_path) if loaded.cache_path else None
+                info[f"component_load ({name})"] = component.LOADS.get(name)
     if args.json:
         print(json.dumps(info, indent=2))
     else:

@@ -3,6 +3,7 @@ compile cache and the sandbox."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -172,26 +173,46 @@ def test_guest_error_does_not_kill_the_instance(host: str) -> None:
     assert alive(runtime(host).thread_instance(enc.limits))
 
 
-def _cache_in_subprocess(host: str, cache: Path) -> str:
+def _cache_in_subprocess(host: str, cache: Path, expect: str = "") -> str:
+    """The cache file a fresh process used; `expect`: how it says it got the component."""
     env = dict(os.environ, OMS_ACCEL_CACHE_DIR=str(cache), OMS_ACCEL_WASM_HOST=host)
     module = "rust" if host == "rust" else "runtime"
     code = (
-        f"from oms_accel import DeltaEncoder\nfrom oms_accel._wasm import {module} as m\n"
-        "DeltaEncoder('wasm').encode(b'a', b'b')\nprint(m.get_runtime().cache_path)\n"
+        f"from oms_accel import DeltaEncoder\nfrom oms_accel._wasm import {module} as m, component\n"
+        "DeltaEncoder('wasm').encode(b'a', b'b')\nDeltaEncoder('wasm').encode(b'a', b'b')\n"
+        f"print(m.get_runtime().cache_path)\nprint(component.LOADS[{host!r}])\n"
     )
-    return subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout.strip()
+    done = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
+    path, how = done.stdout.strip().splitlines()
+    assert how.startswith(expect), how
+    # Only a compile that cannot be cached is worth a warning, and only once.
+    assert done.stderr.count("RuntimeWarning") == (1 if "not cached" in how else 0), done.stderr
+    return path
 
 
 def test_compiled_component_is_cached_and_a_corrupt_cache_is_replaced(host: str, tmp_path: Path) -> None:
-    cached = Path(_cache_in_subprocess(host, tmp_path))
+    cached = Path(_cache_in_subprocess(host, tmp_path, "compiled in"))
     assert cached.parent == tmp_path and cached.is_file()
     good = cached.read_bytes()
-    assert _cache_in_subprocess(host, tmp_path) == str(cached)  # loaded from the cache
+    assert _cache_in_subprocess(host, tmp_path, "loaded from the cache") == str(cached)
     cached.write_bytes(good[: len(good) // 2])  # a torn write
     assert _cache_in_subprocess(host, tmp_path) == str(cached)
     assert cached.read_bytes() == good  # recompiled, atomically replaced
     # The compiled component and its checksum, no temporary left.
     assert sorted(p.name for p in tmp_path.iterdir()) == [cached.name, cached.with_suffix(".sha256").name]
+
+
+def test_an_unwritable_cache_is_said_once_per_host_and_shown_by_info(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    unwritable = tmp_path / "a-file" / "cache"  # (a permission bit would not stop root)
+    env = dict(os.environ, OMS_ACCEL_CACHE_DIR=str(unwritable))
+    exe = Path(sys.executable).parent / "oms-accel"
+    info = subprocess.run([exe, "info", "--json"], env=env, check=True, capture_output=True, text=True)
+    report = json.loads(info.stdout)
+    for host in WASM_HOSTS:  # `info` loads every host that loads
+        assert report[f"compiled_cache_file ({host})"] is None
+        assert "not cached" in report[f"component_load ({host})"] and str(unwritable.parent) in report[f"component_load ({host})"]
+    assert info.stderr.count("RuntimeWarning") == len(WASM_HOSTS) and "OMS_ACCEL_CACHE_DIR" in info.stderr
 
 
 def test_each_host_has_its_own_cache_key() -> None:

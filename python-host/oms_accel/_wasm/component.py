@@ -18,6 +18,8 @@ import importlib.resources
 import os
 import shutil
 import tempfile
+import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -74,7 +76,12 @@ def cache_file(wasm_sha256: str, host_key: str) -> Path:
     return cache_dir() / f"component-{key[:32]}.cwasm"
 
 
+#: How each host got its compiled component in this process, for `oms-accel info`.
+LOADS: dict[str, str] = {}
+
+
 def load_cached(
+    host: str,
     path: Path,
     deserialize_file: Callable[[str], T],
     compile: Callable[[], T],
@@ -86,21 +93,39 @@ def load_cached(
     file it came from or went to (None when the cache is not writable).
 
     `errors` are what `deserialize_file` raises for a file it refuses (one
-    from another runtime version, say): then it is compiled anew."""
+    from another runtime version, say): then it is compiled anew. How it
+    went is recorded in `LOADS[host]`; a compile that cannot be cached (so
+    that every process pays it) is also a warning, once per process."""
+    start = time.perf_counter()
     sidecar = path.with_suffix(".sha256")
     with contextlib.suppress(OSError, ValueError, *errors):
         if file_sha256(path) == sidecar.read_text().strip():
-            return deserialize_file(str(path)), path
+            component = deserialize_file(str(path))
+            LOADS[host] = f"loaded from the cache in {time.perf_counter() - start:.2f} s"
+            return component, path
     component = compile()
-    with contextlib.suppress(OSError, *errors):
+    took = time.perf_counter() - start
+    try:
         payload = serialize(component)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Either file may be replaced first: a mismatch only means a recompile.
         _atomic_write(path, payload)
         _atomic_write(sidecar, hashlib.sha256(payload).hexdigest().encode())
         _prune_cache(path.parent, keep=path)
-        return component, path
-    return component, None
+    except BaseException as e:
+        if not isinstance(e, (OSError, *errors)):
+            raise
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        LOADS[host] = f"compiled in {took:.1f} s, not cached ({path.parent}: {why}): every process compiles it"
+        warnings.warn(
+            f"oms-accel: compiled the component for the {host} host in {took:.1f} s, but cannot cache it in "
+            f"{path.parent} ({why}), so every process will compile it again: set {ENV_CACHE} to a writable directory",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return component, None
+    LOADS[host] = f"compiled in {took:.1f} s and cached (later processes load it in well under a second)"
+    return component, path
 
 
 def _atomic_write(path: Path, data: bytes | bytearray) -> None:

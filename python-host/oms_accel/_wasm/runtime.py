@@ -143,6 +143,7 @@ class Runtime:
                 raise AccelError(f"the component does not compile: {e}") from None
 
         self.component, self.cache_path = comp.load_cached(
+            "wasmtime-py",
             self._cache_file(),
             lambda path: Component.deserialize_file(self.engine, path),
             compile,

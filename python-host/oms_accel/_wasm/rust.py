@@ -42,6 +42,7 @@ class _Runtime:
         self.wasm_sha256 = comp.file_sha256(path)
         key = f"rust={_native.__version__};{_native.WASM_ENGINE_SETTINGS}"
         self.native, self.cache_path = comp.load_cached(
+            "rust",
             comp.cache_file(self.wasm_sha256, key),
             lambda cached: _native.WasmRuntime(cached, True),
             lambda: _native.WasmRuntime(str(path), False),
