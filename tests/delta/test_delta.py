@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oms_accel import DeltaEncoder, detect_format
+from oms_accel import AccelError, DeltaEncoder, detect_format
 from oms_accel.samples import document, edit
 
 from ..conftest import ENCODERS, make
@@ -120,5 +120,6 @@ def test_scratch_files_written_at_once_arrive_whole_or_raise(tmp_path: Path) -> 
     a, b = b"a" * PARALLEL_WRITE_MIN, b"b" * (PARALLEL_WRITE_MIN + 1)
     _write_all([(str(tmp_path / "a"), a), (str(tmp_path / "b"), b)])
     assert (tmp_path / "a").read_bytes() == a and (tmp_path / "b").read_bytes() == b
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(AccelError) as e:  # (a typed error: the scratch filesystem failed)
         _write_all([(str(tmp_path / "a"), a), (str(tmp_path / "missing" / "b"), b)])
+    assert e.value.code == "io"

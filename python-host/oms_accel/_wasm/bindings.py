@@ -109,8 +109,17 @@ def _field(record: Any, name: str) -> Any:
 
 
 def _write(path: str, data: Buffer) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+    except OSError as e:  # a full scratch filesystem, most likely
+        from . import component as comp
+
+        raise AccelError(
+            f"cannot write a scratch file in {os.path.dirname(os.path.dirname(path))}: {e.strerror or e} "
+            f"(set {comp.ENV_SCRATCH} to a directory with room)",
+            "io",
+        ) from None
 
 
 def _write_all(files: Sequence[tuple[str, Buffer]]) -> None:

@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import importlib.resources
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -53,15 +54,57 @@ def cache_dir() -> Path:
     return Path(base) / "oms-accel"
 
 
+#: tmpfs is used for scratch files only with this much room: a small one
+#: (Docker's default /dev/shm is 64 MiB) would fail calls with ENOSPC.
+TMPFS_MIN_FREE = 1 << 30
+TMPFS = "/dev/shm"
+
+
 def scratch_base() -> str:
-    """Parent of the per-instance scratch directories: tmpfs where there is one."""
+    """Parent of the per-instance scratch directories: tmpfs where there is
+    one with room (`TMPFS_MIN_FREE`), else the temporary directory on disk."""
     override = os.environ.get(ENV_SCRATCH)
     if override:
         return override
-    shm = "/dev/shm"
-    if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK):
-        return shm
+    with contextlib.suppress(OSError):
+        if os.access(TMPFS, os.W_OK | os.X_OK) and shutil.disk_usage(TMPFS).free >= TMPFS_MIN_FREE:
+            return TMPFS
     return tempfile.gettempdir()
+
+
+_SCRATCH_NAME = re.compile(r"oms-accel-(\d+)-")
+_swept = False
+
+
+def new_scratch_dir() -> str:
+    """A private scratch directory, named for this process so that one left
+    by a process that died mid-call is recognized and removed (the first
+    time each process makes one)."""
+    global _swept
+    if not _swept:
+        _swept = True
+        for base in {scratch_base(), TMPFS, tempfile.gettempdir()}:
+            sweep_dead_scratch(base)
+    return tempfile.mkdtemp(prefix=f"oms-accel-{os.getpid()}-", dir=scratch_base())
+
+
+def sweep_dead_scratch(base: str) -> list[str]:
+    """Removes the scratch directories under `base` of this user's processes
+    that are gone (their copies of inputs would hold RAM on tmpfs); returns them."""
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(base):
+            m = _SCRATCH_NAME.match(entry.name)
+            if m is None or not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+            try:
+                os.kill(int(m.group(1)), 0)
+            except ProcessLookupError:
+                shutil.rmtree(entry.path, True)
+                removed.append(entry.path)
+            except OSError:
+                pass  # alive, someone else's
+    return removed
 
 
 def file_sha256(path: Path) -> str:
@@ -164,7 +207,7 @@ def input_dirs(paths: Sequence[str]) -> tuple[list[str], list[str]]:
 @contextlib.contextmanager
 def scratch_dir() -> Iterator[str]:
     """A private directory for one file operation's output, removed after."""
-    path = tempfile.mkdtemp(prefix="oms-accel-", dir=scratch_base())
+    path = new_scratch_dir()
     try:
         yield path
     finally:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 import threading
 import time
 import weakref
@@ -193,7 +192,7 @@ class Instance:
         wasmtime = runtime._wasmtime
         self._runtime = runtime
         self._wasmtime = wasmtime
-        self.scratch = tempfile.mkdtemp(prefix="oms-accel-", dir=comp.scratch_base())
+        self.scratch = comp.new_scratch_dir()
         self._finalizer = weakref.finalize(self, _remove_scratch, self.scratch, os.getpid())
         self.generation = _generation
         self._stderr = bytearray()
