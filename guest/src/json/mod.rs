@@ -80,9 +80,9 @@ pub mod text {
         Ok(to_text(&doc, false))
     }
 
-    /// The RFC 8785 canonical form of `doc`.
+    /// The RFC 8785 canonical form of `doc`, from its text (no DOM).
     pub fn canonicalize(doc: String, limits: &ParseLimits) -> Result<String> {
-        canonical::canonicalize(&parse(doc, limits)?)
+        canonical::canonicalize_text(doc.as_bytes(), limits)
     }
 
     #[cfg(test)]

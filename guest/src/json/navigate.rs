@@ -102,7 +102,7 @@ impl Structure {
     /// Calls `f(key, value_slot)` for each member (key: the raw string,
     /// quotes included) or element (key: None) of the container in slot
     /// `k`, until `f` returns false.
-    fn each<'t>(
+    pub(crate) fn each<'t>(
         &self,
         text: &'t [u8],
         k: usize,
@@ -190,7 +190,7 @@ fn trim_end(text: &[u8], start: usize, mut end: usize) -> usize {
     end
 }
 
-fn decode_string(raw: &[u8]) -> String {
+pub(crate) fn decode_string(raw: &[u8]) -> String {
     serde_json::from_slice(raw).expect("a validated JSON string")
 }
 

@@ -73,13 +73,12 @@ pub fn wasm_file_encoder_open(
 ) -> PyResult<WasmResource> {
     let opts = options(window_size, source_window_size, checksum);
     let shared = inst.shared();
-    let handle = shared.call(py, ERROR, |store, accel| {
+    shared.call_resource(py, ERROR, ENCODER, |store, accel| {
         accel
             .oms_accel_delta()
             .file_encoder()
             .call_open(store, old_path, new_path, out_path, opts)
-    })?;
-    Ok(shared.resource(ENCODER, handle))
+    })
 }
 
 /// A file decoder over guest paths (see `wasm_file_step`).
@@ -94,13 +93,12 @@ pub fn wasm_file_decoder_open(
     verify: bool,
 ) -> PyResult<WasmResource> {
     let shared = inst.shared();
-    let handle = shared.call(py, ERROR, |store, accel| {
+    shared.call_resource(py, ERROR, DECODER, |store, accel| {
         accel
             .oms_accel_delta()
             .file_decoder()
             .call_open(store, old_path, delta_path, out_path, max_output, verify)
-    })?;
-    Ok(shared.resource(DECODER, handle))
+    })
 }
 
 /// One window of a file encoder or decoder: (done, total, finished).

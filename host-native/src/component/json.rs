@@ -69,13 +69,12 @@ pub fn wasm_json_parse(
     let text = text.as_str(py)?;
     let opts = options(max_depth, max_size);
     let shared = inst.shared();
-    let handle = shared.call(py, ERROR, |store, accel| {
+    shared.call_resource(py, ERROR, DOCUMENT, |store, accel| {
         accel
             .oms_accel_json()
             .document()
             .call_parse(store, text, opts)
-    })?;
-    Ok(shared.resource(DOCUMENT, handle))
+    })
 }
 
 /// JSON text of the value at `pointer`, or None.
@@ -193,13 +192,12 @@ pub fn wasm_schema_compile(
     let d = draft(py, draft_name)?;
     let opts = options(max_depth, max_size);
     let shared = inst.shared();
-    let handle = shared.call(py, ERROR, |store, accel| {
+    shared.call_resource(py, ERROR, SCHEMA, |store, accel| {
         accel
             .oms_accel_json()
             .schema()
             .call_compile(store, text, d, &resources, opts)
-    })?;
-    Ok(shared.resource(SCHEMA, handle))
+    })
 }
 
 /// A violation as Python takes it: (instance path, schema path, message).
@@ -357,13 +355,12 @@ pub fn wasm_ndjson_open(
         None => None,
     };
     let opts = options(max_depth, max_size);
-    let handle = shared.call(py, ERROR, |store, accel| {
+    shared.call_resource(py, ERROR, READER, |store, accel| {
         accel
             .oms_accel_json()
             .ndjson_reader()
             .call_open(store, path, s, &fields, opts)
-    })?;
-    Ok(shared.resource(READER, handle))
+    })
 }
 
 /// The next batch of at most `max_records`: (results, records, bytes read, finished).

@@ -86,13 +86,12 @@ pub fn wasm_index_create(
 ) -> PyResult<WasmResource> {
     let (m, s) = (metric(py, metric_name)?, storage(py, storage_name)?);
     let shared = inst.shared();
-    let handle = shared.call(py, ERROR, |store, accel| {
+    shared.call_resource(py, ERROR, INDEX, |store, accel| {
         accel
             .oms_accel_vector()
             .index()
             .call_create(store, dimension, m, s)
-    })?;
-    Ok(shared.resource(INDEX, handle))
+    })
 }
 
 /// An index from the bytes of an index file.
@@ -104,13 +103,12 @@ pub fn wasm_index_from_bytes<'py>(
 ) -> PyResult<WasmResource> {
     let data = data.as_slice();
     let shared = inst.shared();
-    let handle = shared.call(py, ERROR, |store, accel| {
+    shared.call_resource(py, ERROR, INDEX, |store, accel| {
         accel
             .oms_accel_vector()
             .index()
             .call_from_bytes(store, data)
-    })?;
-    Ok(shared.resource(INDEX, handle))
+    })
 }
 
 /// Adds rows of f32 under u64 ids (all or nothing).
