@@ -117,11 +117,12 @@ fmt: venv ## format Rust and Python in place
 	$(VENV)/bin/ruff format python-host tests benches
 	$(VENV)/bin/ruff check --fix python-host tests benches
 
-bench: setup ## the delta, JSON and vector benchmarks beside their peers, and cargo bench
+bench: setup ## the delta, JSON and vector benchmarks beside their peers, cargo bench, and the hostile-input run
 	$(PY) benches/rust_vs_python.py
 	$(PY) benches/json_bench.py
 	$(PY) benches/vector_bench.py
 	cd guest && cargo bench
+	$(PY) benches/hostile.py --cases 3000
 
 clean: ## remove every build output
 	cargo clean
