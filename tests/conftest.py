@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Iterable
 
 import pytest
+from hypothesis import strategies as st
 
 from oms_accel import DeltaEncoder, host_report
 from oms_accel.delta import encoders
@@ -73,3 +74,21 @@ def xdelta3() -> str:
 @pytest.fixture(scope="session")
 def zstd_tool() -> str:
     return tool("zstd")
+
+
+#: Hypothesis edits for `damaged`: (where, what: 0 replace / 1 delete / 2 insert, byte).
+EDITS = st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 2), st.integers(0, 255)), min_size=1, max_size=3)
+
+
+def damaged(data: bytes, edits: list[tuple[int, int, int]]) -> bytes:
+    """`data` with each edit applied (positions wrap around its length)."""
+    d = bytearray(data)
+    for at, op, b in edits:
+        k = at % len(d)
+        if op == 0:
+            d[k] = b
+        elif op == 1:
+            del d[k]
+        else:
+            d.insert(k, b)
+    return bytes(d)

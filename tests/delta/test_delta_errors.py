@@ -13,7 +13,7 @@ from oms_accel import AccelArgumentError, DeltaEncoder, DeltaError, LimitError, 
 from oms_accel.delta import VCDIFF_BACKENDS
 from oms_accel.samples import document, edit
 
-from ..conftest import make, with_hosts
+from ..conftest import EDITS, damaged, make, with_hosts
 
 OLD = document(50_000, seed=31)
 NEW = edit(OLD, 0.02, seed=32)
@@ -144,18 +144,10 @@ def _report(backend: str, delta: bytes) -> tuple[str, str | None, str]:
 @settings(max_examples=300, deadline=None)
 @given(
     st.sampled_from(range(len(_DAMAGEABLE))),
-    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 2), st.integers(0, 255)), min_size=1, max_size=3),
+    EDITS,
 )
 def test_damaged_deltas_get_the_same_error_from_every_reader(which: int, edits: list[tuple[int, int, int]]) -> None:
     """Code, type and message, whichever reader decodes (wasm on each host, python)."""
-    d = bytearray(_DAMAGEABLE[which])
-    for at, op, b in edits:
-        k = at % len(d)
-        if op == 0:
-            d[k] = b
-        elif op == 1:
-            del d[k]
-        else:
-            d.insert(k, b)
-    seen = {r: _report(r, bytes(d)) for r in _READERS}
+    bad = damaged(_DAMAGEABLE[which], edits)
+    seen = {r: _report(r, bad) for r in _READERS}
     assert len(set(seen.values())) == 1, seen

@@ -17,7 +17,7 @@ import oms_accel.vector
 from oms_accel import AccelArgumentError, AccelError, VectorError, VectorIndex, backends, similarity
 from oms_accel._wasm import bindings
 
-from ..conftest import is_wasm, with_hosts
+from ..conftest import EDITS, damaged, is_wasm, with_hosts
 
 BACKENDS = with_hosts(backends.loaded(oms_accel.vector.SUPPORTED_BACKENDS))
 METRICS = ["cosine", "dot", "l2"]
@@ -215,9 +215,9 @@ def test_damaged_files_are_refused(tmp_path: Path, backend: str) -> None:
         "reserved bytes": (raw[:28] + b"\x01" + raw[29:], "checksum-mismatch"),
         "cut inside the header": (raw[:20], "truncated"),
     }
-    for name, (damaged, code) in cases.items():
+    for name, (broken, code) in cases.items():
         bad = tmp_path / "bad.idx"
-        bad.write_bytes(damaged)
+        bad.write_bytes(broken)
         with pytest.raises(VectorError) as e:
             VectorIndex.load(bad, backend=backend)
         assert e.value.code == code, name
@@ -236,9 +236,9 @@ def test_damaged_files_are_refused(tmp_path: Path, backend: str) -> None:
         "not finite": v1[:32] + np.float32(np.nan).tobytes() + v1[36:],
         "beyond the largest id": v1[:24] + (2**64 - 1).to_bytes(8, "little") + v1[32:],
     }
-    for match, damaged in v1_cases.items():
+    for match, broken in v1_cases.items():
         bad = tmp_path / "bad.idx"
-        bad.write_bytes(damaged)
+        bad.write_bytes(broken)
         with pytest.raises(VectorError, match=match):
             VectorIndex.load(bad, backend=backend)
     with pytest.raises(FileNotFoundError):
@@ -255,7 +255,7 @@ _SAVED: dict[str, bytes] = {}
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 2), st.integers(0, 255)), min_size=1, max_size=3))
+@given(EDITS)
 def test_a_mutated_index_file_is_refused_or_unchanged(
     tmp_path_factory: pytest.TempPathFactory, backend: str, edits: list[tuple[int, int, int]]
 ) -> None:
@@ -268,18 +268,10 @@ def test_a_mutated_index_file_is_refused_or_unchanged(
         index.save(p)
         _SAVED[backend] = p.read_bytes()
     raw = _SAVED[backend]
-    d = bytearray(raw)
-    for at, op, b in edits:
-        k = at % len(d)
-        if op == 0:
-            d[k] = b
-        elif op == 1:
-            del d[k]
-        else:
-            d.insert(k, b)
+    bad = damaged(raw, edits)
     p = tmp_path_factory.mktemp("bad") / "bad.idx"
-    p.write_bytes(bytes(d))
-    if bytes(d) == raw:
+    p.write_bytes(bad)
+    if bad == raw:
         assert len(VectorIndex.load(p, backend=backend)) == 20
     else:
         with pytest.raises(VectorError):
