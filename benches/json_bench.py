@@ -10,6 +10,9 @@
    document.
 3. Fixed costs: a tiny call, and parse + get of a 95-byte document.
 4. Streaming a 200 MB NDJSON file with a schema: peak RSS of a fresh process.
+5. Peak memory of parse, validate and canonicalize of a large document, and
+   what is still held after it is dropped: a fresh process each, as a
+   multiple of the document.
 
 The wasm backend has a row per host; `guest native` is the component's own
 code compiled natively on the same text (the sandbox's price).
@@ -214,16 +217,61 @@ def bench_ndjson(megabytes: int) -> dict[str, float]:
     return rows
 
 
+MEMORY_CHILD = """
+import gc, sys
+from oms_accel import JsonProcessor
+from oms_accel.samples import ONTOLOGY_SCHEMA, json_document
+def mem(key):
+    with open('/proc/self/status') as f:
+        return next(int(l.split()[1]) * 1024 for l in f if l.startswith(key))
+op, backend, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+text = json_document(size, seed=5)
+proc = JsonProcessor(backend)
+schema = proc.compile_schema(ONTOLOGY_SCHEMA)
+proc.canonicalize('[]')
+base = mem('VmRSS')
+if op == 'parse':
+    result = proc.parse_large_document(text)
+elif op == 'validate':
+    result = schema.validate(text)
+else:
+    result = proc.canonicalize(text)
+peak = mem('VmHWM') - base
+del result; gc.collect()
+print(len(text.encode()), peak, mem('VmRSS') - base)
+"""
+
+
+def bench_memory(megabytes: int) -> dict[str, float]:
+    """Peak RSS over the document's size, per backend and operation."""
+    rows: dict[str, float] = {}
+    print(f"\nPeak memory over a {megabytes} MiB document, a fresh process each (x the document; held: after it is dropped)")
+    print(f"{'':<26}" + "".join(f"{op:>22}" for op in ("parse", "validate", "canonicalize")))
+    for backend in BACKENDS:
+        cells = []
+        for op in ("parse", "validate", "canonicalize"):
+            out = subprocess.run(
+                [sys.executable, "-c", MEMORY_CHILD, op, backend, str(megabytes << 20)], check=True, capture_output=True, text=True
+            )
+            size, peak, held = (int(x) for x in out.stdout.split())
+            rows[f"{backend} {op}"] = peak / size
+            cells.append(f"{peak / size:>6.1f}x (held {held / size:.1f}x)")
+        print(f"oms-accel {backend:<16}" + "".join(f"{c:>22}" for c in cells))
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--ndjson-mb", type=int, default=200)
+    ap.add_argument("--memory-mb", type=int, default=20, help="the document of the memory table (0: skip it)")
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args()
     val = bench_validation(args.repeat)
     get = bench_get(args.repeat)
     tiny = bench_small(args.repeat)
     nd = bench_ndjson(args.ndjson_mb)
+    memory = bench_memory(args.memory_mb) if args.memory_mb else {}
     if not args.check:
         return 0
     target = Targets()
@@ -247,6 +295,9 @@ def main() -> int:
         target(tiny[rust] <= 3e-6, f"a tiny call on the rust host {tiny[rust] * 1e6:.2f} us (target 3)")
     for backend, rss in nd.items():
         target(rss < 150 * 2**20, f"NDJSON peak RSS on {backend}: {rss / 2**20:.0f} MiB (target under 150)")
+    for row, ratio in memory.items():
+        if row.startswith("wasm/rust"):
+            target(ratio <= 4, f"peak memory of {row}: {ratio:.1f}x the document (target at most 4x)")
     return target.exit_status()
 
 
