@@ -70,6 +70,11 @@ def add_common(parser: argparse.ArgumentParser, backends: Sequence[str]) -> None
     parser.add_argument("--timeout", type=float, default=Limits().timeout_s, metavar="SECONDS", help="time limit per call")
 
 
+def input_path(path: str) -> str:
+    """A file argument: '-' is standard input (read once, whatever it is)."""
+    return "/dev/stdin" if path == "-" else path
+
+
 def emit(path: str, text: str) -> None:
     """Writes a text result to standard output ('-') or to `path`, atomically."""
     if path == "-":

@@ -321,12 +321,12 @@ impl Drop for WasmResource {
         }
         // Runs with the GIL held: never wait for a call that may be running
         // on another thread; leave the handle for the next call to drop.
-        let left = self.shared.resources.fetch_sub(1, Ordering::SeqCst) - 1;
+        self.shared.resources.fetch_sub(1, Ordering::SeqCst);
         match self.shared.live.try_lock() {
             Ok(mut live) => {
                 if let Some(l) = live.as_mut() {
                     drop_resource(&mut l.store, self.handle);
-                    if left == 0 && l.store.data().limiter.used > RECYCLE_BYTES {
+                    if self.shared.outgrown(l) {
                         *live = None; // the next call gets a fresh instance
                     }
                 }
@@ -493,6 +493,12 @@ impl WasmResource {
 
 impl Shared {
     /// A Python object owning `handle`, a resource of type `kind`.
+    /// Whether `live` holds no resource and grew past `RECYCLE_BYTES`: its
+    /// memory is better given back than kept for the next call.
+    fn outgrown(&self, live: &Live) -> bool {
+        self.resources.load(Ordering::SeqCst) == 0 && live.store.data().limiter.used > RECYCLE_BYTES
+    }
+
     /// `call` for a function that returns a new resource, owned by the
     /// Python object returned. It counts as alive from before the call, so
     /// the instance holding it is never recycled under it.
@@ -561,9 +567,7 @@ impl Shared {
         live.store.data_mut().limiter.refused = false;
         let _wasi_runtime = self.runtime.tokio.enter();
         let outcome = f(&mut live.store, &live.accel);
-        let recycle = outcome.is_ok()
-            && self.resources.load(Ordering::SeqCst) == 0
-            && live.store.data().limiter.used > RECYCLE_BYTES;
+        let recycle = outcome.is_ok() && self.outgrown(live);
         let result = match outcome {
             Ok(Ok(v)) => Outcome::Ok(v),
             Ok(Err(e)) => Outcome::Error(e),

@@ -281,8 +281,7 @@ class Instance:
         # it aborts, when it can; its abort's backtrace always names the
         # allocation error handler. (wasmtime-py has no resource limiter to
         # say that growth was refused, as the Rust host's does.)
-        oom = ("memory allocation" in stderr, "out of memory" in message, "rust_oom" in message, "handle_alloc_error" in message)
-        if any(oom):
+        if "memory allocation" in stderr or any(w in message for w in ("out of memory", "rust_oom", "handle_alloc_error")):
             mib = self.limits.memory_bytes >> 20
             return LimitError(f"the component ran out of memory (limit {mib} MiB)", "limit-exceeded")
         detail = stderr.strip().splitlines()[-1] if stderr.strip() else message.splitlines()[0]

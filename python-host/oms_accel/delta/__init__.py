@@ -24,6 +24,7 @@ from typing import Any, Literal
 from .. import backends
 from .._checks import integer
 from .._files import PathLike, byte_views, readable_files
+from ..compression import MAX_LEVEL, MIN_LEVEL
 from ..errors import AccelArgumentError, BackendUnavailableError, DeltaError
 from ..limits import Limits
 from ._backend import Codec, Format, ProgressCallback, Settings
@@ -153,8 +154,6 @@ class DeltaEncoder:
         what = {"auto": "deltas", "vcdiff": "VCDIFF deltas"}.get(method, f"{method} deltas")
         self.backend: backends.BackendName = backends.resolve(backend, offering, what)
         self.method: Method = BACKEND_METHODS[self.backend][0] if method == "auto" else method
-        from ..compression import MAX_LEVEL, MIN_LEVEL
-
         self.level = integer("level", level, MIN_LEVEL, MAX_LEVEL)
         self.limits = limits or Limits()
         # (A window larger than any decoder's limit could never be decoded.)

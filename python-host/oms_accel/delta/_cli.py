@@ -56,11 +56,6 @@ def _encoder(args: argparse.Namespace, **limits: Any) -> DeltaEncoder:
     )
 
 
-def _input(path: str) -> str:
-    """An input argument: '-' is standard input (read once, whatever it is)."""
-    return "/dev/stdin" if path == "-" else path
-
-
 def _size(path: str) -> int:
     """For the progress bar: a pipe's size is not known (0)."""
     return os.path.getsize(path) if os.path.isfile(path) else 0
@@ -68,7 +63,7 @@ def _size(path: str) -> int:
 
 def _encode(args: argparse.Namespace) -> int:
     enc = _encoder(args)
-    old, new = _input(args.old), _input(args.new)
+    old, new = _command.input_path(args.old), _command.input_path(args.new)
     with _progress.progress_bar(args.progress, _size(new), "encode") as progress, _command.binary_output(args.output) as out:
         enc.encode_file(old, new, out, progress=progress)
     return 0
@@ -76,7 +71,7 @@ def _encode(args: argparse.Namespace) -> int:
 
 def _decode(args: argparse.Namespace) -> int:
     enc = _encoder(args, max_output_bytes=args.max_output)
-    old, delta = _input(args.old), _input(args.delta)
+    old, delta = _command.input_path(args.old), _command.input_path(args.delta)
     with (
         _progress.progress_bar(args.progress, _size(delta), "decode") as progress,
         _command.binary_output(args.output) as out,

@@ -165,7 +165,7 @@ def _canonicalize(args: argparse.Namespace) -> int:
 
 def _ndjson(args: argparse.Namespace) -> int:
     proc = _processor(args)
-    path = Path("/dev/stdin" if args.file == "-" else args.file)
+    path = Path(_command.input_path(args.file))
     if path.is_dir() or not path.exists():
         raise InputError(f"{args.file}: not a file")
     schema = None

@@ -83,8 +83,7 @@ def _number_error(text: str, literal: str) -> JsonError:
     number = r"(?<![\w.+\-])" + re.escape(literal) + r"(?![0-9])"
     for m in re.finditer(f"{_STRING}|{number}", text):
         if m.group()[0] != '"':
-            message, line, column, offset = _error_at(text, m.start(), "number out of range")
-            return JsonError(message, "syntax", line, column, offset)
+            return _syntax_error(text, "number out of range", m.start())
     return JsonError("number out of range", "syntax")
 
 
@@ -283,11 +282,7 @@ def _refuse_lone_surrogate(text: str) -> None:
         if high and low is not None and low.group()[3] not in "89abAB":
             pair_end = low.end()
             continue
-        line = text.count("\n", 0, start) + 1
-        column = start - (text.rfind("\n", 0, start) + 1) + 1
-        raise JsonError(
-            f"line {line} column {column}: lone UTF-16 surrogate in a \\u escape", "syntax", line, column, _byte_offset(text, start)
-        )
+        raise _syntax_error(text, "lone UTF-16 surrogate in a \\u escape", start)
 
 
 def pointer_parts(pointer: str) -> list[str]:
@@ -467,7 +462,8 @@ class CompiledSchema:
 
 
 def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """A value as the component quotes it in a message: compact JSON."""
+    return to_text(value, False)
 
 
 def _count(n: Any, word: str) -> str:
@@ -532,18 +528,21 @@ _MESSAGES: dict[str, Callable[[Any, Any, str], str]] = {
 
 def _message(error: Any) -> str:
     """A jsonschema error's message as the component words it."""
-    if error.validator is False or (error.validator is None and error.validator_value is False):
-        return f"False schema does not allow {_compact(error.instance)}"
     word = _MESSAGES.get(error.validator)
-    if word is None:
-        if str(error.message).startswith("False schema does not allow"):
-            return f"False schema does not allow {_compact(error.instance)}"
-        return str(error.message)
-    return word(error.validator_value, error.instance, str(error.message))
+    if word is not None:
+        return word(error.validator_value, error.instance, str(error.message))
+    if str(error.message).startswith("False schema does not allow"):  # (jsonschema quotes it by repr)
+        return f"False schema does not allow {_compact(error.instance)}"
+    return str(error.message)
 
 
 def _pointer(parts: Any) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return "".join("/" + _escape(str(p)) for p in parts)
+
+
+def _escape(token: str) -> str:
+    """An RFC 6901 reference token: ``~`` and ``/`` escaped."""
+    return token.replace("~", "~0").replace("/", "~1")
 
 
 # --- patches ------------------------------------------------------------------------
@@ -563,12 +562,12 @@ def diff(a: Any, b: Any) -> list[Any]:
 def _diff(a: Any, b: Any, path: str, ops: list[dict[str, Any]]) -> None:
     if isinstance(a, dict) and isinstance(b, dict):
         for key, value in b.items():
-            at = path + "/" + key.replace("~", "~0").replace("/", "~1")
+            at = path + "/" + _escape(key)
             if key in a:
                 _diff(a[key], value, at, ops)
             else:
                 ops.append({"op": "add", "path": at, "value": value})
-        ops.extend({"op": "remove", "path": path + "/" + k.replace("~", "~0").replace("/", "~1")} for k in a if k not in b)
+        ops.extend({"op": "remove", "path": path + "/" + _escape(k)} for k in a if k not in b)
     elif isinstance(a, list) and isinstance(b, list):
         removed = 0
         for i in range(max(len(a), len(b))):

@@ -198,10 +198,11 @@ class VectorIndex:
             raise AccelArgumentError(f"{n} vectors but {len(out)} ids")
         if out and (min(out) < 0 or max(out) > MAX_ID):
             raise AccelArgumentError(f"ids must be from 0 to {MAX_ID}")
-        if len(set(out)) != len(out):
-            seen: set[int] = set()
-            twice = next(i for i in out if i in seen or seen.add(i))  # type: ignore[func-returns-value]
-            raise AccelArgumentError(f"id {twice} is given twice")
+        seen: set[int] = set()
+        for i in out:
+            if i in seen:
+                raise AccelArgumentError(f"id {i} is given twice")
+            seen.add(i)
         if self._id_set is None:
             self._id_set = set(range(self._next_id))
         held = next((i for i in out if i in self._id_set), None)
