@@ -82,7 +82,7 @@ pub mod text {
 
     /// The RFC 8785 canonical form of `doc`, from its text (no DOM).
     pub fn canonicalize(doc: String, limits: &ParseLimits) -> Result<String> {
-        canonical::canonicalize_text(doc.as_bytes(), limits)
+        canonical::canonicalize_text(&doc, limits)
     }
 
     #[cfg(test)]

@@ -98,11 +98,14 @@ pub fn parse_bytes(bytes: Vec<u8>, limits: &ParseLimits) -> Result<Value> {
 }
 
 fn parse_utf8(bytes: &[u8], limits: &ParseLimits) -> Result<Value> {
-    check_size(bytes.len(), limits)?;
-    if let Err(e) = scan::check(bytes, limits.max_depth) {
-        return Err(invalid(bytes, &e, limits));
-    }
+    check(bytes, limits)?;
     build(bytes)
+}
+
+/// Checks `text` (size, strict syntax, depth) as a parse does, building nothing.
+pub(crate) fn check(text: &[u8], limits: &ParseLimits) -> Result<()> {
+    check_size(text.len(), limits)?;
+    scan::check(text, limits.max_depth).map_err(|e| invalid(text, &e, limits))
 }
 
 /// The DOM of JSON that `scan` accepted (so its depth is within limits:
