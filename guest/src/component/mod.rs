@@ -20,6 +20,12 @@ use oms::accel::types;
 struct Component;
 export!(Component);
 
+impl exports::oms::accel::instance::Guest for Component {
+    fn memory_bytes() -> u64 {
+        core::arch::wasm32::memory_size(0) as u64 * 65536
+    }
+}
+
 impl From<Error> for types::Error {
     fn from(e: Error) -> Self {
         let code = match e.code {

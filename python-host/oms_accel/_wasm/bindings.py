@@ -27,6 +27,7 @@ VERSION = "0.2.0"
 DELTA = f"{PACKAGE}/delta@{VERSION}"
 JSON = f"{PACKAGE}/json@{VERSION}"
 VECTOR = f"{PACKAGE}/vector@{VERSION}"
+INSTANCE = f"{PACKAGE}/instance@{VERSION}"
 _DRAFTS = {"4": "draft4", "6": "draft6", "7": "draft7", "2019-09": "draft201909", "2020-12": "draft202012"}
 #: Records per call when streaming NDJSON.
 NDJSON_BATCH = 512
@@ -181,6 +182,8 @@ class _Handle:
     def __init__(self, inst: rt.Instance, handle: Any) -> None:
         self.inst = inst
         self.handle = handle
+        with inst.lock:
+            inst.handles += 1
         self._finalizer = weakref.finalize(self, _drop, inst, handle)
 
     @property
@@ -198,7 +201,19 @@ class _Handle:
 
 def _drop(inst: rt.Instance, handle: Any) -> None:
     with contextlib.suppress(Exception):  # at interpreter exit, or the instance just died
-        inst.drop(handle)
+        inst.drop(handle, owned=True)
+        _recycle_if_outgrown(inst)
+
+
+#: Linear memory never shrinks: an instance holding no resource that grew
+#: past this is closed after its operation, and the thread's next call gets
+#: a fresh one (the Rust host's rule too).
+RECYCLE_BYTES = 64 << 20
+
+
+def _recycle_if_outgrown(inst: rt.Instance) -> None:
+    if inst.take_grown() and int(_call(inst, INSTANCE, "memory-bytes", [], AccelError)) > RECYCLE_BYTES:
+        inst.close()
 
 
 class _Document(_Handle):
@@ -252,11 +267,15 @@ class _Schema(_Handle):
         else:
             d = self._doc(doc)
             found = _call(self.inst, JSON, "[method]schema.validate", [self.handle, d.handle], JsonError)
-        return [(str(_field(v, "instance-path")), str(_field(v, "schema-path")), str(v.message)) for v in found]
+        return [_violation(v) for v in found]
 
     def is_valid(self, doc: DocumentHandle | Text) -> bool:
         d = self._doc(doc)
         return bool(_call(self.inst, JSON, "[method]schema.is-valid", [self.handle, d.handle], JsonError))
+
+
+def _violation(v: Any) -> tuple[str, str, str]:
+    return str(_field(v, "instance-path")), str(_field(v, "schema-path")), str(v.message)
 
 
 def _compile(inst: rt.Instance, text: str, draft: str | None, resources: Sequence[tuple[str, str]], options: ParseOptions) -> Any:
@@ -307,22 +326,28 @@ class WasmtimePyHost:
 
     name = "wasmtime-py"
 
-    def _instance(self, limits: Limits) -> rt.Instance:
-        return rt.get_runtime().thread_instance(limits)
+    @contextlib.contextmanager
+    def _instance(self, limits: Limits) -> Iterator[rt.Instance]:
+        """This thread's instance for one operation; replaced after it if it
+        grew far past what it still holds."""
+        inst = rt.get_runtime().thread_instance(limits)
+        try:
+            yield inst
+        finally:
+            with contextlib.suppress(AccelError):  # the operation's own error, if any, is the one to see
+                _recycle_if_outgrown(inst)
 
     # --- delta ---
 
     def delta_encode(self, limits: Limits, old: Buffer, new: Buffer, options: EncodeOptions) -> bytes:
-        inst = self._instance(limits)
-        with _scratch(inst, "old", "new", "delta") as (o, n, d):
+        with self._instance(limits) as inst, _scratch(inst, "old", "new", "delta") as (o, n, d):
             _write_all([(o, old), (n, new)])
             args = [_guest("old"), _guest("new"), _guest("delta"), _encode_options(options)]
             _call(inst, DELTA, "encode-file", args, DeltaError)
             return _read(d)
 
     def delta_decode(self, limits: Limits, old: Buffer, delta: Buffer, options: DecodeOptions) -> bytes:
-        inst = self._instance(limits)
-        with _scratch(inst, "old", "delta", "out") as (o, d, out):
+        with self._instance(limits) as inst, _scratch(inst, "old", "delta", "out") as (o, d, out):
             _write_all([(o, old), (d, delta)])
             _call(inst, DELTA, "decode-file", [_guest("old"), _guest("delta"), _guest("out"), *options], DeltaError)
             return _read(out)
@@ -363,13 +388,25 @@ class WasmtimePyHost:
     # --- json ---
 
     def json_parse(self, limits: Limits, text: Text, options: ParseOptions) -> DocumentHandle:
-        return _parse(self._instance(limits), as_str(text), options)
+        with self._instance(limits) as inst:
+            return _parse(inst, as_str(text), options)
 
     def json_compile(
         self, limits: Limits, text: str, draft: str | None, resources: Sequence[tuple[str, str]], options: ParseOptions
     ) -> SchemaHandle:
-        inst = self._instance(limits)
-        return _Schema(inst, _compile(inst, text, draft, resources, options), options)
+        with self._instance(limits) as inst:
+            return _Schema(inst, _compile(inst, text, draft, resources, options), options)
+
+    def json_validate_alone(
+        self, limits: Limits, schema: tuple[str, str | None, Sequence[tuple[str, str]]], text: Text, options: ParseOptions
+    ) -> list[tuple[str, str, str]]:
+        inst = rt.get_runtime().new_instance(limits)
+        try:
+            handle = _compile(inst, *schema, options)
+            found = _call(inst, JSON, "[method]schema.validate-text", [handle, as_str(text), _parse_options(options)], JsonError)
+            return [_violation(v) for v in found]
+        finally:
+            inst.close()
 
     def json_diff(self, limits: Limits, a: Text, b: Text, options: ParseOptions) -> str:
         return self._text_call(limits, "diff", a, b, options)
@@ -382,10 +419,12 @@ class WasmtimePyHost:
 
     def json_canonicalize(self, limits: Limits, doc: Text, options: ParseOptions) -> str:
         args = [as_str(doc), _parse_options(options)]
-        return str(_call(self._instance(limits), JSON, "canonicalize", args, JsonError))
+        with self._instance(limits) as inst:
+            return str(_call(inst, JSON, "canonicalize", args, JsonError))
 
     def _text_call(self, limits: Limits, name: str, a: Text, b: Text, options: ParseOptions) -> str:
-        return str(_call(self._instance(limits), JSON, name, [as_str(a), as_str(b), _parse_options(options)], JsonError))
+        with self._instance(limits) as inst:
+            return str(_call(inst, JSON, name, [as_str(a), as_str(b), _parse_options(options)], JsonError))
 
     def json_ndjson(
         self,
@@ -435,8 +474,7 @@ class WasmtimePyHost:
             raise
 
     def vector_similarity(self, limits: Limits, a: Buffer, b: Buffer, dim: int, metric: str) -> bytes:
-        inst = self._instance(limits)
-        with _scratch(inst, "a.f32", "b.f32", "sim.f32") as (pa, pb, out):
+        with self._instance(limits) as inst, _scratch(inst, "a.f32", "b.f32", "sim.f32") as (pa, pb, out):
             _write_all([(pa, a), (pb, b)])
             args = [_guest("a.f32"), _guest("b.f32"), dim, metric, _guest("sim.f32")]
             _call(inst, VECTOR, "similarity-file", args, VectorError)

@@ -40,6 +40,10 @@ from ..limits import Limits
 from . import component as comp
 
 TICK_S = 0.02
+#: A call at least this long may have grown linear memory by tens of MiB
+#: (touching 64 MiB takes longer): only after one is the instance asked
+#: its size, which costs a call.
+GROWTH_CALL_S = 0.005
 #: Engine settings that change compiled code; part of the cache key.
 ENGINE_SETTINGS = "epoch_interruption=1;opt=speed;signals_based_traps=0"
 
@@ -197,6 +201,11 @@ class Instance:
         self.generation = _generation
         self._stderr = bytearray()
         self.dead = False
+        #: Resources of this instance that Python objects own (documents,
+        #: schemas): while there are any, it is never replaced.
+        self.handles = 0
+        #: Whether a call since the last `take_grown` ran long enough to grow.
+        self.grown = False
         # Calls are serialized per instance: a document or schema made on one
         # thread may be used from another, and a Store is not thread-safe.
         self.lock = threading.RLock()
@@ -205,19 +214,20 @@ class Instance:
         for i, d in enumerate(read_only_dirs):
             wasi.preopen_dir(d, f"/in{i}", False)
         wasi.stderr_custom = self._capture_stderr
-        self.store = wasmtime.Store(runtime.engine)
+        self.store: Any = wasmtime.Store(runtime.engine)
         self.store.set_wasi(wasi)
         self.limits = limits
         self.store.set_limits(memory_size=limits.memory_bytes)
         self.store.set_epoch_deadline(1 << 40)
+        self._funcs: dict[tuple[str, str], Any] = {}
+        #: What the bindings looked up in this instance, kept with it.
+        self.lookups: dict[Any, Any] = {}
+        self.instance: Any = None
         try:
             self.instance = runtime.linker.instantiate(self.store, runtime.component)
         except wasmtime.WasmtimeError as e:
             self.close()
             raise AccelError(f"the component does not instantiate: {e}") from None
-        self._funcs: dict[tuple[str, str], Any] = {}
-        #: What the bindings looked up in this instance, kept with it.
-        self.lookups: dict[Any, Any] = {}
 
     def _capture_stderr(self, data: bytes) -> None:
         # Keep the tail: a panic message or an allocation failure explains a trap.
@@ -256,16 +266,30 @@ class Instance:
             self.check_alive()
             self.store.set_epoch_deadline(int(self.limits.timeout_s / TICK_S) + 2)
             self._stderr.clear()
+            start = time.perf_counter()
             try:
                 return func(self.store, *args)
             except (self._wasmtime.WasmtimeError, self._wasmtime.Trap) as e:
                 exc = self._trap_error(e, capability)
                 self.close()  # a trapped instance is unusable: free its memory and scratch now
                 raise exc from None
+            finally:
+                self.grown = self.grown or time.perf_counter() - start >= GROWTH_CALL_S
 
-    def drop(self, handle: Any) -> None:
-        """Frees a resource handle in this instance, unless the instance is gone."""
+    def take_grown(self) -> bool:
+        """Whether, holding no resource, it ran a call long enough to have
+        grown since this was last asked."""
         with self.lock:
+            if self.handles or self.dead:
+                return False  # asked again when its last resource goes
+            grown, self.grown = self.grown, False
+            return grown
+
+    def drop(self, handle: Any, owned: bool = False) -> None:
+        """Frees a resource handle in this instance, unless the instance is
+        gone; `owned`: one counted in `handles`."""
+        with self.lock:
+            self.handles -= owned
             if not self.dead and self.generation == _generation:
                 handle.drop(self.store)
 
@@ -290,6 +314,12 @@ class Instance:
     def close(self) -> None:
         self.dead = True
         self._finalizer()
+        # Let go of the store, and the linear memory it holds, now: a thread's
+        # dead instance stays in its table until its next call replaces it.
+        with self.lock:
+            self._funcs.clear()
+            self.lookups.clear()
+            self.store = self.instance = None
 
 
 def _remove_scratch(path: str, owner: int) -> None:

@@ -261,6 +261,15 @@ class RustHost:
         inst = self._instance(limits)
         return _Schema(inst, _compile(inst, text, draft, resources, options), options)
 
+    def json_validate_alone(
+        self, limits: Limits, schema: tuple[str, str | None, Sequence[tuple[str, str]]], text: Text, options: ParseOptions
+    ) -> list[tuple[str, str, str]]:
+        inst = get_runtime().instance(limits)
+        try:
+            return _native.wasm_schema_validate_text(_compile(inst, *schema, options), text, *options)
+        finally:
+            inst.close()
+
     def json_diff(self, limits: Limits, a: Text, b: Text, options: ParseOptions) -> str:
         return _native.wasm_json_binary(self._instance(limits), "diff", a, b, *options)
 

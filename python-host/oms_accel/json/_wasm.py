@@ -44,15 +44,40 @@ def _handle_or_text(doc: Arg) -> DocumentHandle | Text:
     return impl.handle if isinstance(impl, _Document) else doc.raw()
 
 
+#: Text at least this large is validated in an instance of its own (the
+#: schema compiled there too, for the occasion): its DOM, about 6x the text,
+#: would otherwise grow the schema's instance past 64 MiB for as long as
+#: the schema lives (linear memory never shrinks; an instance holding a
+#: resource is never replaced).
+ALONE_FROM = 8 << 20
+
+
+def _large_text(target: DocumentHandle | Text) -> Text | None:
+    """`target` if it is text of at least ALONE_FROM bytes (or characters)."""
+    if isinstance(target, str | bytes | bytearray | memoryview) and len(target) >= ALONE_FROM:
+        return target
+    return None
+
+
 class _Schema:
-    def __init__(self, handle: SchemaHandle) -> None:
+    def __init__(self, handle: SchemaHandle, source: SchemaSource, backend: Backend) -> None:
         self.handle = handle
+        self._source = source
+        self._backend = backend
 
     def validate(self, doc: Arg) -> list[tuple[str, str, str]]:
-        return self.handle.validate(_handle_or_text(doc))
+        target = _handle_or_text(doc)
+        large = _large_text(target)
+        if large is not None:
+            b = self._backend
+            return b._host.json_validate_alone(b.limits, self._source, large, b.options)
+        return self.handle.validate(target)
 
     def is_valid(self, doc: Arg) -> bool:
-        return bool(self.handle.is_valid(_handle_or_text(doc)))
+        target = _handle_or_text(doc)
+        if _large_text(target) is not None:
+            return not self.validate(doc)
+        return bool(self.handle.is_valid(target))
 
     @property
     def alive(self) -> bool:
@@ -72,7 +97,7 @@ class Backend:
 
     def compile(self, source: SchemaSource) -> SchemaImpl:
         text, draft, resources = source
-        return _Schema(self._host.json_compile(self.limits, text, draft, resources, self.options))
+        return _Schema(self._host.json_compile(self.limits, text, draft, resources, self.options), source, self)
 
     def diff(self, a: Arg, b: Arg) -> list[dict[str, Any]]:
         return json.loads(self._host.json_diff(self.limits, a.raw(), b.raw(), self.options))  # type: ignore[no-any-return]
