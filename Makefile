@@ -62,6 +62,12 @@ CONFORMANCE := tests/data/.fetched
 $(CONFORMANCE): tests/fetch_conformance.py python-host/requirements.lock $(VENV)/.created
 	$(PY) tests/fetch_conformance.py
 
+# The real delta corpus (consecutive releases of @mdn/browser-compat-data and
+# lodash, from npm): fetched, never committed.
+CORPUS := tests/data/corpus/.fetched
+$(CORPUS): tests/corpus.py $(VENV)/.created
+	$(PY) tests/corpus.py
+
 # The same component in node: jco (pinned in tests/jco/package-lock.json,
 # which `npm ci` installs exactly and never rewrites) transpiles it to JS
 # bindings in tests/jco/build. Built, never committed.
@@ -73,7 +79,7 @@ $(JCO_DIR)/node_modules/.installed: $(JCO_DIR)/package.json $(JCO_DIR)/package-l
 $(JCO_JS): $(WASM_PKG) $(JCO_DIR)/node_modules/.installed
 	$(JCO_DIR)/node_modules/.bin/jco transpile $(WASM_PKG) -o $(JCO_DIR)/build --name oms_accel --quiet
 
-build: $(WASM_PKG) $(VENV)/.installed $(CONFORMANCE) $(JCO_JS) ## the component, the package (editable), test data, the jco bindings
+build: $(WASM_PKG) $(VENV)/.installed $(CONFORMANCE) $(CORPUS) $(JCO_JS) ## the component, the package (editable), test data, the jco bindings
 
 run: setup ## set up, then a short tour: a document history encoded and decoded, embeddings searched
 	$(VENV)/bin/oms-accel tour
@@ -119,6 +125,7 @@ fmt: venv ## format Rust and Python in place
 
 bench: setup ## the delta, JSON and vector benchmarks beside their peers, cargo bench, and the hostile-input run
 	$(PY) benches/rust_vs_python.py
+	$(PY) benches/delta_corpus.py
 	$(PY) benches/json_bench.py
 	$(PY) benches/vector_bench.py
 	cd guest && cargo bench
