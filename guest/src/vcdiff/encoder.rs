@@ -224,7 +224,15 @@ impl<S: Source, R: Read, W: Write> Encoder<S, R, W> {
             });
         }
         let index = &self.indexed.as_ref().expect("just built").index;
-        find_ops(segment, index, &self.window, &mut self.table, &mut self.ops);
+        let aligned = self.done as isize - seg_pos as isize;
+        find_ops(
+            segment,
+            index,
+            &self.window,
+            aligned,
+            &mut self.table,
+            &mut self.ops,
+        );
 
         // Only the part of the segment the copies use goes into the window
         // header, so a decoder reads no more of the old version than needed.
