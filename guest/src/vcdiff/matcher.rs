@@ -9,6 +9,9 @@
 //!   the same offset (an edit that kept the length),
 //! - the offsets a few bytes either side of it, just after a copy ends (an
 //!   edit that changed the length a little: most real ones),
+//! - the nearest 8-byte matches within a few hundred bytes of the last
+//!   copy's place and of the last long copy's, also just after a copy ends
+//!   (short runs kept between edits, which no index of longer hashes holds),
 //! - the source index's chain (inserts, deletes and moved blocks),
 //! - a small hash of earlier target positions (content repeated in the
 //!   new version but absent from the old).
@@ -51,6 +54,11 @@ const NEAR: usize = 8;
 const NEAR_UNTIL: usize = 32;
 const NEAR_STEP: usize = 4;
 const MIN_NEAR_MATCH: usize = 8;
+/// Bytes searched either side of the two places for short matches: on the
+/// real corpus this took the small documents' deltas from 1.23x to 1.10x
+/// `xdelta3 -9`'s and the concatenation's from 1.34x to 0.87x (1024: a
+/// further 1-3%, for twice the search).
+const LOCAL: usize = 256;
 
 /// One step of a window's reconstruction. Positions are in the target
 /// window (`Add`, `CopyTarget`) or the indexed source segment (`CopySource`).
@@ -238,6 +246,10 @@ struct Search<'a> {
     tgt: &'a [u8],
     /// Source position minus target position of the last source copy.
     offset: Option<isize>,
+    /// The same, of the last long source copy: where the text around an
+    /// edit most likely still is, when the last copy came from elsewhere
+    /// (a repeated block).
+    anchor: isize,
 }
 
 impl Search<'_> {
@@ -286,6 +298,28 @@ impl Search<'_> {
                         if q < src.len() {
                             self.source(&mut best, q, t, max_back, MIN_NEAR_MATCH);
                         }
+                    }
+                }
+            }
+        }
+        // Short matches around where this part of the text was: the last
+        // copy's place and the last long copy's. No index holds runs this
+        // short; a search of a few hundred bytes finds them.
+        if max_back < NEAR_UNTIL && max_back % NEAR_STEP == 0 && t + 8 <= tgt.len() {
+            let needle = load64(tgt, t);
+            let anchored = t as isize + self.anchor;
+            let predicted = predicted.map(|p| p as isize);
+            let centres = [predicted, Some(anchored).filter(|&a| Some(a) != predicted)];
+            for centre in centres.into_iter().flatten() {
+                if centre >= 0 && (centre as usize) + 8 <= src.len() {
+                    let c = centre as usize;
+                    let (lo, hi) = (c.saturating_sub(LOCAL), (c + LOCAL).min(src.len() - 8));
+                    // The nearest 8-byte match after `c`, then before it.
+                    if let Some(q) = (c..hi).find(|&q| load64(src, q) == needle) {
+                        self.source(&mut best, q, t, max_back, MIN_NEAR_MATCH);
+                    }
+                    if let Some(q) = (lo..c).rev().find(|&q| load64(src, q) == needle) {
+                        self.source(&mut best, q, t, max_back, MIN_NEAR_MATCH);
                     }
                 }
             }
@@ -353,6 +387,7 @@ pub fn find_ops(
         index,
         tgt,
         offset: Some(aligned),
+        anchor: aligned,
     };
     let (mut t, mut lit_start) = (0usize, 0usize);
     while t + TGT_HASH_LEN <= n {
@@ -368,7 +403,13 @@ pub fn find_ops(
             }
         }
         match found {
-            Some(c) => emit(ops, c, &mut t, &mut lit_start, &mut search.offset),
+            Some(c) => {
+                let long = matches!(c.op, Op::CopySource { len, .. } if len >= LONG_MATCH);
+                emit(ops, c, &mut t, &mut lit_start, &mut search.offset);
+                if long {
+                    search.anchor = search.offset.expect("a source copy sets it");
+                }
+            }
             // Long stretches without a match (new content) are scanned with a
             // growing step, as LZ4 does; backward extension recovers the
             // bytes a step skips once a match is found.
