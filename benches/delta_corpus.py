@@ -51,23 +51,19 @@ def tool_files() -> Iterator[dict[str, str]]:
 def tool(encode: list[str], decode: list[str], files: dict[str, str]) -> Codec:
     """A command-line tool as a codec over the files in `files`."""
 
-    def write(path: str, data: bytes) -> None:
-        with open(path, "wb") as f:
-            f.write(data)
+    def run(command: list[str], inputs: dict[str, bytes], output: str) -> bytes:
+        for key, data in inputs.items():
+            with open(files[key], "wb") as f:
+                f.write(data)
+        subprocess.run(command, check=True, capture_output=True)
+        with open(files[output], "rb") as f:
+            return f.read()
 
     def enc(old: bytes, new: bytes) -> bytes:
-        write(files["old"], old)
-        write(files["new"], new)
-        subprocess.run(encode, check=True, capture_output=True)
-        with open(files["delta"], "rb") as f:
-            return f.read()
+        return run(encode, {"old": old, "new": new}, "delta")
 
     def dec(old: bytes, delta: bytes) -> bytes:
-        write(files["old"], old)
-        write(files["delta"], delta)
-        subprocess.run(decode, check=True, capture_output=True)
-        with open(files["out"], "rb") as f:
-            return f.read()
+        return run(decode, {"old": old, "delta": delta}, "out")
 
     return enc, dec
 
