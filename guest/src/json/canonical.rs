@@ -164,31 +164,36 @@ impl<'t> Writer<'t> {
         }
     }
 
-    fn array(&mut self) {
+    /// Writes the opening bracket at `at`; if the container is empty,
+    /// writes and consumes its `close` too and returns true.
+    fn open_empty(&mut self, close: u8) -> bool {
+        self.out.push(self.text[self.at]);
         self.at += 1;
-        self.out.push(b'[');
         self.skip_ws();
-        if self.text[self.at] == b']' {
+        let empty = self.text[self.at] == close;
+        if empty {
             self.at += 1;
-        } else {
-            loop {
-                self.value();
-                if self.next_byte() == b']' {
-                    break;
-                }
-                self.out.push(b',');
+            self.out.push(close);
+        }
+        empty
+    }
+
+    fn array(&mut self) {
+        if self.open_empty(b']') {
+            return;
+        }
+        loop {
+            self.value();
+            if self.next_byte() == b']' {
+                break;
             }
+            self.out.push(b',');
         }
         self.out.push(b']');
     }
 
     fn object(&mut self) {
-        self.at += 1;
-        self.out.push(b'{');
-        self.skip_ws();
-        if self.text[self.at] == b'}' {
-            self.at += 1;
-            self.out.push(b'}');
+        if self.open_empty(b'}') {
             return;
         }
         let first = self.members.len();

@@ -267,15 +267,11 @@ class _Schema(_Handle):
         else:
             d = self._doc(doc)
             found = _call(self.inst, JSON, "[method]schema.validate", [self.handle, d.handle], JsonError)
-        return [_violation(v) for v in found]
+        return [(str(_field(v, "instance-path")), str(_field(v, "schema-path")), str(v.message)) for v in found]
 
     def is_valid(self, doc: DocumentHandle | Text) -> bool:
         d = self._doc(doc)
         return bool(_call(self.inst, JSON, "[method]schema.is-valid", [self.handle, d.handle], JsonError))
-
-
-def _violation(v: Any) -> tuple[str, str, str]:
-    return str(_field(v, "instance-path")), str(_field(v, "schema-path")), str(v.message)
 
 
 def _compile(inst: rt.Instance, text: str, draft: str | None, resources: Sequence[tuple[str, str]], options: ParseOptions) -> Any:
@@ -402,9 +398,7 @@ class WasmtimePyHost:
     ) -> list[tuple[str, str, str]]:
         inst = rt.get_runtime().new_instance(limits)
         try:
-            handle = _compile(inst, *schema, options)
-            found = _call(inst, JSON, "[method]schema.validate-text", [handle, as_str(text), _parse_options(options)], JsonError)
-            return [_violation(v) for v in found]
+            return _Schema(inst, _compile(inst, *schema, options), options).validate(text)
         finally:
             inst.close()
 

@@ -65,19 +65,19 @@ class _Schema:
         self._source = source
         self._backend = backend
 
+    def _alone(self, text: Text) -> list[tuple[str, str, str]]:
+        b = self._backend
+        return b._host.json_validate_alone(b.limits, self._source, text, b.options)
+
     def validate(self, doc: Arg) -> list[tuple[str, str, str]]:
         target = _handle_or_text(doc)
         large = _large_text(target)
-        if large is not None:
-            b = self._backend
-            return b._host.json_validate_alone(b.limits, self._source, large, b.options)
-        return self.handle.validate(target)
+        return self.handle.validate(target) if large is None else self._alone(large)
 
     def is_valid(self, doc: Arg) -> bool:
         target = _handle_or_text(doc)
-        if _large_text(target) is not None:
-            return not self.validate(doc)
-        return bool(self.handle.is_valid(target))
+        large = _large_text(target)
+        return bool(self.handle.is_valid(target)) if large is None else not self._alone(large)
 
     @property
     def alive(self) -> bool:
