@@ -7,16 +7,21 @@ Small documents (every changed @mdn/browser-compat-data feature file of
 encode and of a decode, and the total delta size. The tools run once per
 document as a user would run them (their process start, a few ms, counted);
 python-zstandard and bsdiff4 run in process. Large pairs: MB/s of the new
-version (best of --repeat) and the delta size.
+version (best of --repeat) and the delta size. Peak memory: a fresh process
+per codec encodes and decodes the pair (all the small documents, one by one),
+and the growth of its peak RSS over what the inputs took is printed (for the
+tools, the peak of their own processes).
 
-Usage: python benches/delta_corpus.py [--repeat N] [--check]
+Usage: python benches/delta_corpus.py [--repeat N] [--check] [--no-memory]
 --check exits non-zero when a target of the issues is missed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -116,11 +121,11 @@ def timed(fn: Callable[[], bytes]) -> tuple[float, bytes]:
     return time.perf_counter() - t0, out
 
 
-def small(rows: dict[str, Codec]) -> dict[str, tuple[float, float, int]]:
+def small(rows: dict[str, Codec], memory: bool) -> dict[str, tuple[float, float, int]]:
     pairs = corpus.small_pairs()
     total_new = sum(len(n) for _, _, n in pairs)
     print(f"Small real documents: {len(pairs)} changed @mdn/browser-compat-data files of 10-500 KB ({total_new / 1e6:.1f} MB in all)")
-    print(f"{'':<26} {'enc us':>10} {'dec us':>10} {'total bytes':>12} {'size/xd3-9':>11} {'rt/zstd':>8}")
+    print(f"{'':<26} {'enc us':>10} {'dec us':>10} {'total bytes':>12} {'size/xd3-9':>11} {'rt/zstd':>8} {'peak MiB':>9}")
     out: dict[str, tuple[float, float, int]] = {}
     for name, (enc, dec) in rows.items():
         t_enc, t_dec, size = [], [], 0
@@ -132,25 +137,54 @@ def small(rows: dict[str, Codec]) -> dict[str, tuple[float, float, int]]:
             t_dec.append(td)
             size += len(delta)
         out[name] = (statistics.median(t_enc), statistics.median(t_dec), size)
-    report(out)
+    report(out, peaks(list(rows), "small") if memory else {})
     return out
 
 
-def report(out: dict[str, tuple[float, float, int]]) -> None:
+def report(out: dict[str, tuple[float, float, int]], peak: dict[str, float]) -> None:
     xd9 = out.get("xdelta3 -9 -S none")
     zs = out.get("native zstd")
     for name, (e, d, size) in out.items():
         vs_xd = f"{size / xd9[2]:.3f}" if xd9 else "-"
         vs_zs = f"{(e + d) / (zs[0] + zs[1]):.2f}x" if zs else "-"
-        print(f"{name:<26} {e * 1e6:>10.0f} {d * 1e6:>10.0f} {size:>12} {vs_xd:>11} {vs_zs:>8}")
+        mib = f"{peak[name]:.1f}" if name in peak else "-"
+        print(f"{name:<26} {e * 1e6:>10.0f} {d * 1e6:>10.0f} {size:>12} {vs_xd:>11} {vs_zs:>8} {mib:>9}")
 
 
-def large(rows: dict[str, Codec], repeat: int) -> dict[str, dict[str, tuple[float, float, int]]]:
+def pairs_named(which: str) -> list[corpus.Pair]:
+    return corpus.small_pairs() if which == "small" else [p for p in corpus.large_pairs() if p[0] == which]
+
+
+def peak_child(name: str, which: str) -> None:
+    """(In a fresh process.) Prints the growth of peak RSS, in bytes, while
+    `name` encodes and decodes the pairs `which` names, over the inputs'."""
+    pairs = pairs_named(which)
+    with tool_files() as files:
+        enc, dec = codecs(files)[name]
+        enc(b"warm up" * 10, b"warm up!" * 10)  # the component compiled and loaded before measuring
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        for _, old, new in pairs:
+            dec(old, enc(old, new))
+        grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base
+        tools = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps(max(grown, tools) * 1024))
+
+
+def peaks(names: list[str], which: str) -> dict[str, float]:
+    """MiB of peak memory of each codec on `which`, a fresh process each."""
+    out = {}
+    for name in names:
+        run = subprocess.run([sys.executable, __file__, "--peak", name, which], check=True, capture_output=True, text=True)
+        out[name] = json.loads(run.stdout) / 2**20
+    return out
+
+
+def large(rows: dict[str, Codec], repeat: int, memory: bool) -> dict[str, dict[str, tuple[float, float, int]]]:
     found: dict[str, dict[str, tuple[float, float, int]]] = {}
     for label, old, new in corpus.large_pairs():
         mb = len(new) / 1e6
         print(f"\n{label}: {len(old) / 1e6:.1f} MB -> {mb:.1f} MB; MB/s of the new version")
-        print(f"{'':<26} {'encode MB/s':>11} {'decode MB/s':>11} {'delta bytes':>12} {'size/xd3-9':>11}")
+        print(f"{'':<26} {'encode MB/s':>11} {'decode MB/s':>11} {'delta bytes':>12} {'size/xd3-9':>11} {'peak MiB':>9}")
         table: dict[str, tuple[float, float, int]] = {}
         for name, (enc, dec) in rows.items():
             slow = name.startswith(("python", "bsdiff4"))
@@ -159,9 +193,11 @@ def large(rows: dict[str, Codec], repeat: int) -> dict[str, dict[str, tuple[floa
             assert back == new, f"{name} decoded {label} wrongly"
             table[name] = (mb / t_enc, mb / t_dec, len(delta))
         xd9 = table.get("xdelta3 -9 -S none")
+        peak = peaks(list(rows), label) if memory else {}
         for name, (e, d, size) in table.items():
             vs_xd = f"{size / xd9[2]:.3f}" if xd9 else "-"
-            print(f"{name:<26} {e:>11.1f} {d:>11.1f} {size:>12} {vs_xd:>11}")
+            mib = f"{peak[name]:.1f}" if name in peak else "-"
+            print(f"{name:<26} {e:>11.1f} {d:>11.1f} {size:>12} {vs_xd:>11} {mib:>9}")
         found[label] = table
     return found
 
@@ -170,13 +206,18 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory columns (a process per codec and pair)")
+    ap.add_argument("--peak", nargs=2, metavar=("CODEC", "PAIRS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if not corpus.available():
         corpus.fetch()
+    if args.peak:
+        peak_child(*args.peak)
+        return 0
     with tool_files() as files:
         rows = codecs(files)
-        small_rows = small(rows)
-        large_rows = large(rows, args.repeat)
+        small_rows = small(rows, not args.no_memory)
+        large_rows = large(rows, args.repeat, not args.no_memory)
     if not args.check:
         return 0
     target = Targets()
@@ -187,6 +228,10 @@ def main() -> int:
         target(wasm[2] <= xd9[2], f"small real documents: wasm VCDIFF {wasm[2] / xd9[2]:.3f}x xdelta3 -9's total size (target 1.0)")
     if py and xd9:
         target(py[2] <= 1.1 * xd9[2], f"small real documents: python VCDIFF {py[2] / xd9[2]:.3f}x xdelta3 -9's total size (target 1.1)")
+    xlib = small_rows.get("native xdelta3")
+    if xlib and py:
+        r = xlib[1] / py[1]
+        target(r <= 1, f"small real documents: the xdelta3 library decodes in {r:.2f}x the python decoder's time (target at most 1x)")
     rust, zs = small_rows.get("wasm/rust vcdiff"), small_rows.get("native zstd")
     if rust and zs:
         r = (rust[0] + rust[1]) / (zs[0] + zs[1])

@@ -97,10 +97,12 @@ from pathlib import Path
 from oms_accel import CompressionError, DeltaError, DeltaEncoder, decompress
 frame = Path(sys.argv[1]).read_bytes()
 old = b"old version" * 100
-# One of our VCDIFF deltas, its length header rewritten to claim 2 GB.
+# One of our VCDIFF deltas (one window: no application header), given a
+# length header that claims 2 GB.
 vcdiff = DeltaEncoder("python").encode(old, b"new version" * 100)
 app = b"oms-accel:len=2000000000"
-vcdiff = vcdiff[:5] + bytes([len(app)]) + app + vcdiff[6 + vcdiff[5]:]
+assert vcdiff[4] == 0
+vcdiff = vcdiff[:4] + bytes([4, len(app)]) + app + vcdiff[5:]
 encoders = [DeltaEncoder("native", method="zstd")] + [DeltaEncoder(b) for b in ("native", "wasm", "python")]
 for enc in encoders:  # loaded and warm (the component compiled) before measuring
     enc.decode(old, enc.encode(old, old))

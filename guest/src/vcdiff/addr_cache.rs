@@ -70,31 +70,46 @@ impl AddrCache {
         Ok(addr)
     }
 
+    /// The cheapest mode for `addr` at `here`, with the value it writes
+    /// (`None`: a byte of the same cache) and the bytes that value takes.
+    fn choose(&self, addr: u64, here: u64) -> (u8, Option<u64>, usize) {
+        let same_idx = (addr % (SAME_SLOTS as u64 * 256)) as usize;
+        if self.same[same_idx] == addr {
+            return (2 + NEAR_SLOTS as u8 + (same_idx / 256) as u8, None, 1);
+        }
+        let mut best = (MODE_SELF, addr, varint::len(addr));
+        let here_val = here - addr;
+        if varint::len(here_val) < best.2 {
+            best = (MODE_HERE, here_val, varint::len(here_val));
+        }
+        for (i, &n) in self.near.iter().enumerate() {
+            if addr >= n && varint::len(addr - n) < best.2 {
+                best = (2 + i as u8, addr - n, varint::len(addr - n));
+            }
+        }
+        (best.0, Some(best.1), best.2)
+    }
+
+    /// Bytes the address `addr` of a COPY at `here` would take now: what
+    /// the encoder's match finder weighs candidate copies by.
+    pub fn cost(&self, addr: u64, here: u64) -> usize {
+        self.choose(addr, here).2
+    }
+
+    /// Records a COPY from `addr` without writing it (the match finder's
+    /// model of the cache the encoder will have).
+    pub fn note(&mut self, addr: u64) {
+        self.update(addr);
+    }
+
     /// Picks the cheapest mode for `addr` at `here`, appends its encoding
     /// to `out` and updates the cache. Returns the mode.
     pub fn encode(&mut self, addr: u64, here: u64, out: &mut Vec<u8>) -> u8 {
         debug_assert!(addr < here);
-        let same_idx = (addr % (SAME_SLOTS as u64 * 256)) as usize;
-        let mode;
-        if self.same[same_idx] == addr {
-            mode = 2 + NEAR_SLOTS as u8 + (same_idx / 256) as u8;
-            out.push((same_idx % 256) as u8);
-        } else {
-            let mut best_mode = MODE_SELF;
-            let mut best_val = addr;
-            let here_val = here - addr;
-            if varint::len(here_val) < varint::len(best_val) {
-                best_mode = MODE_HERE;
-                best_val = here_val;
-            }
-            for (i, &n) in self.near.iter().enumerate() {
-                if addr >= n && varint::len(addr - n) < varint::len(best_val) {
-                    best_mode = 2 + i as u8;
-                    best_val = addr - n;
-                }
-            }
-            mode = best_mode;
-            varint::write(out, best_val);
+        let (mode, value, _) = self.choose(addr, here);
+        match value {
+            Some(v) => varint::write(out, v),
+            None => out.push((addr % 256) as u8),
         }
         self.update(addr);
         mode

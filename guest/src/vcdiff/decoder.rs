@@ -3,7 +3,7 @@
 //! and the output is capped by the caller.
 
 use super::addr_cache::AddrCache;
-use super::code_table::{default_table, Entry, Inst};
+use super::code_table::{Entry, Inst, DEFAULT_TABLE};
 use super::source::{SliceSource, Source};
 use super::{adler32, varint, Progress, LENGTH_APPHEADER, MAGIC, MAX_TARGET_WINDOW};
 use super::{VCD_ADLER32, VCD_APPHEADER, VCD_CODETABLE, VCD_DECOMPRESS, VCD_SOURCE, VCD_TARGET};
@@ -105,7 +105,6 @@ pub struct Decoder<S, R, W> {
     total: u64,
     header_read: bool,
     finished: bool,
-    table: [Entry; 256],
     cache: AddrCache,
     sections: Vec<u8>,
 }
@@ -131,7 +130,6 @@ impl<S: Source, R: Read, W: Output> Decoder<S, R, W> {
             total: 0,
             header_read: false,
             finished: false,
-            table: default_table(),
             cache: AddrCache::default(),
             sections: Vec::new(),
         }
@@ -353,7 +351,7 @@ impl<S: Source, R: Read, W: Output> Decoder<S, R, W> {
         let out = self.output.buffer();
         let start = out.len();
         run_window(
-            &self.table,
+            &DEFAULT_TABLE,
             &mut self.cache,
             segment,
             data,

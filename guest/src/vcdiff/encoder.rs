@@ -5,7 +5,7 @@
 
 use super::addr_cache::AddrCache;
 use super::code_table::{add_copy_opcode, add_opcode, copy_add_opcode, copy_opcode};
-use super::matcher::{find_ops, Op, SourceIndex, TargetTable};
+use super::matcher::{find_ops, ChainIndex, Op, Scratch};
 use super::source::{SliceSource, Source};
 use super::{
     adler32, varint, Progress, LENGTH_APPHEADER, MAGIC, VCD_ADLER32, VCD_APPHEADER, VCD_SOURCE,
@@ -77,7 +77,7 @@ pub fn encode(old: &[u8], new: &[u8], options: EncodeOptions) -> Result<Vec<u8>>
 struct Indexed {
     pos: u64,
     len: u64,
-    index: SourceIndex,
+    index: ChainIndex,
 }
 
 /// Encodes the new version read from `target` against `source` into
@@ -93,7 +93,7 @@ pub struct Encoder<S, R, W> {
     header_written: bool,
     finished: bool,
     indexed: Option<Indexed>,
-    table: TargetTable,
+    scratch: Scratch,
     cache: AddrCache,
     window: Vec<u8>,
     ops: Vec<Op>,
@@ -116,7 +116,7 @@ impl<S: Source, R: Read, W: Write> Encoder<S, R, W> {
             header_written: false,
             finished: false,
             indexed: None,
-            table: TargetTable::default(),
+            scratch: Scratch::default(),
             cache: AddrCache::default(),
             window: Vec::new(),
             ops: Vec::new(),
@@ -127,9 +127,10 @@ impl<S: Source, R: Read, W: Write> Encoder<S, R, W> {
         })
     }
 
-    /// The new version's size, when known: written into the header so a
-    /// truncated delta is detected, places source windows of a large old
-    /// version, and scales progress reports. Call before the first step.
+    /// The new version's size, when known: written into the header (when it
+    /// takes more than one window) so a truncated delta is detected, places
+    /// source windows of a large old version, and scales progress reports.
+    /// Call before the first step.
     pub fn set_total(&mut self, total: u64) {
         self.total = Some(total);
     }
@@ -175,13 +176,13 @@ impl<S: Source, R: Read, W: Write> Encoder<S, R, W> {
     fn write_header(&mut self) -> Result<()> {
         let mut header = MAGIC.to_vec();
         match self.total {
-            Some(total) => {
+            Some(total) if total > self.options.window_size as u64 => {
                 let app = [LENGTH_APPHEADER, total.to_string().as_bytes()].concat();
                 header.push(VCD_APPHEADER);
                 varint::write(&mut header, app.len() as u64);
                 header.extend_from_slice(&app);
             }
-            None => header.push(0),
+            _ => header.push(0),
         }
         self.write(&header)
     }
@@ -220,7 +221,7 @@ impl<S: Source, R: Read, W: Write> Encoder<S, R, W> {
             self.indexed = Some(Indexed {
                 pos: seg_pos,
                 len: seg_len,
-                index: SourceIndex::build(segment),
+                index: ChainIndex::build(segment),
             });
         }
         let index = &self.indexed.as_ref().expect("just built").index;
@@ -230,7 +231,7 @@ impl<S: Source, R: Read, W: Write> Encoder<S, R, W> {
             index,
             &self.window,
             aligned,
-            &mut self.table,
+            &mut self.scratch,
             &mut self.ops,
         );
 

@@ -43,8 +43,11 @@ pub const VCD_ADLER32: u8 = 0x04;
 /// Our application header (xdelta3's extension, which xdelta3 keeps file
 /// names in): this prefix and the new version's length in decimal. VCDIFF
 /// has no end marker, so this is what lets our decoder tell a delta cut at
-/// a window boundary from a complete one. xdelta3 ignores it when it is
-/// given the output name.
+/// a window boundary from a complete one. Only a new version of more than
+/// one window needs it: a one-window delta cut anywhere is incomplete by
+/// itself (no window at all, or a window shorter than its header says), and
+/// on the small documents of a store its 20 bytes were a tenth of the
+/// delta. xdelta3 ignores it when it is given the output name.
 pub const LENGTH_APPHEADER: &[u8] = b"oms-accel:len=";
 
 /// The largest target window we accept when decoding. xdelta3 never writes
