@@ -157,17 +157,25 @@ def pairs_named(which: str) -> list[corpus.Pair]:
 
 def peak_child(name: str, which: str) -> None:
     """(In a fresh process.) Prints the growth of peak RSS, in bytes, while
-    `name` encodes and decodes the pairs `which` names, over the inputs'."""
+    `name` encodes and decodes the pairs `which` names, over what the process
+    held before (the inputs); for a tool, the peak of its own processes."""
     pairs = pairs_named(which)
     with tool_files() as files:
         enc, dec = codecs(files)[name]
         enc(b"warm up" * 10, b"warm up!" * 10)  # the component compiled and loaded before measuring
-        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # the peak (VmHWM) restarts from what is held now
+        base = _status_kib("VmRSS")
         for _, old, new in pairs:
             dec(old, enc(old, new))
-        grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base
+        grown = _status_kib("VmHWM") - base
         tools = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps(max(grown, tools) * 1024))
+
+
+def _status_kib(key: str) -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(key + ":"))
 
 
 def peaks(names: list[str], which: str) -> dict[str, float]:
