@@ -450,8 +450,35 @@ impl Search<'_> {
         self.consider(best, op, t, back, fwd, min, pending);
     }
 
-    /// The longest copy that covers `t`, reaching back at most to
-    /// `lit_start`; records `t` in the target table.
+    /// Keeps in `best` the copy from target position `p` (before `t`), if
+    /// its forward part reaches `min`.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    fn target_copy(
+        &self,
+        best: &mut Option<Candidate>,
+        p: usize,
+        t: usize,
+        pending: usize,
+        reach: usize,
+        min: usize,
+    ) {
+        let tgt = self.tgt;
+        let fwd = match_len(&tgt[p..], &tgt[t..]);
+        if fwd < min {
+            return;
+        }
+        let back = back_len(tgt, p, tgt, t, reach.min(t - p));
+        let op = Op::CopyTarget {
+            pos: p - back,
+            len: back + fwd,
+        };
+        self.consider(best, op, t, back, fwd, min, pending);
+    }
+
+    /// The copy that covers `t` and saves the most bytes, reaching back
+    /// over the literal bytes since `lit_start` and up to OVERLAP bytes of
+    /// the ops before; records `t` in the table of visited positions.
     fn best_at(
         &self,
         t: usize,
@@ -538,17 +565,9 @@ impl Search<'_> {
             }
             if !long(&best) {
                 for p in self.target.chain(target_head) {
-                    let fwd = match_len(&tgt[p..], &tgt[t..]);
-                    if fwd >= SRC_HASH_LEN {
-                        let back = back_len(tgt, p, tgt, t, reach.min(t - p));
-                        let op = Op::CopyTarget {
-                            pos: p - back,
-                            len: back + fwd,
-                        };
-                        self.consider(&mut best, op, t, back, fwd, SRC_HASH_LEN, max_back);
-                        if long(&best) {
-                            break;
-                        }
+                    self.target_copy(&mut best, p, t, max_back, reach, SRC_HASH_LEN);
+                    if long(&best) {
+                        break;
                     }
                 }
             }
@@ -557,16 +576,14 @@ impl Search<'_> {
         let prev = table[slot];
         table[slot] = t as u32 + 1;
         if prev != 0 {
-            let p = prev as usize - 1;
-            let fwd = match_len(&tgt[p..], &tgt[t..]);
-            if fwd >= MIN_TARGET_MATCH {
-                let back = back_len(tgt, p, tgt, t, reach.min(t - p));
-                let op = Op::CopyTarget {
-                    pos: p - back,
-                    len: back + fwd,
-                };
-                self.consider(&mut best, op, t, back, fwd, MIN_TARGET_MATCH, max_back);
-            }
+            self.target_copy(
+                &mut best,
+                prev as usize - 1,
+                t,
+                max_back,
+                reach,
+                MIN_TARGET_MATCH,
+            );
         }
         best
     }
@@ -578,12 +595,10 @@ impl Search<'_> {
 /// the old version): the first prediction, which in repetitive text no
 /// hash chain would reach.
 ///
-/// At each position the longest of: the predicted source copy (continuing
-/// the last one's offset), the offsets near it, the source index's chain
-/// and the target table; a long one is taken at once, a short one only if
-/// the next position offers nothing longer (lazy matching: structured text
-/// repeats short runs everywhere, and the copy that matters often starts a
-/// byte later).
+/// At each position the best of the candidates (see the module's comment);
+/// a long one is taken at once, a short one only if the next position
+/// offers nothing better (lazy matching: structured text repeats short runs
+/// everywhere, and the copy that matters often starts a byte later).
 pub fn find_ops(
     src: &[u8],
     index: &ChainIndex,
