@@ -80,6 +80,7 @@ const MIN_NEAR_MATCH: usize = 8;
 /// small documents for 1.4x their encode time; 128 bytes lost 1-5%.)
 const LOCAL: usize = 256;
 const LOCAL_BELOW: usize = 16;
+const LOCAL_AFTER: usize = 32;
 
 /// Bytes a candidate may reach back over the ops before it. On the real
 /// corpus (small documents / the concatenation): 0: 52,769 / 23,763; 64:
@@ -361,6 +362,8 @@ struct Search<'a> {
     /// edit most likely still is, when the last copy came from elsewhere
     /// (a repeated block).
     anchor: isize,
+    /// The length of the last copy taken.
+    last_len: usize,
 }
 
 impl Search<'_> {
@@ -524,18 +527,22 @@ impl Search<'_> {
             }
         }
         // Short matches around where this part of the text was: the last
-        // copy's place and the last long copy's. No index holds runs this
+        // copy's place and the last long copy's, after a copy long enough to
+        // say where that is (after a short one, in new content, the search
+        // found little and was a tenth of a small document's encode in wasm,
+        // for 0.5% of the real corpus's deltas). No index holds runs this
         // short; a search of a few hundred bytes finds them.
-        let weak = best.as_ref().is_none_or(|c| c.len < LOCAL_BELOW);
+        let weak =
+            self.last_len >= LOCAL_AFTER && best.as_ref().is_none_or(|c| c.len < LOCAL_BELOW);
         if weak && max_back == 0 && t + 8 <= tgt.len() {
-            let needle = load64(tgt, t);
+            let bytes = load64(tgt, t).to_le_bytes();
             let anchored = t as isize + self.anchor;
             let predicted = predicted.map(|p| p as isize);
             let centres = [predicted, Some(anchored).filter(|&a| Some(a) != predicted)];
-            let bytes = needle.to_le_bytes();
-            let finder = memchr::memmem::Finder::new(&bytes);
+            let mut finder = None;
             for centre in centres.into_iter().flatten() {
                 if centre >= 0 && (centre as usize) + 8 <= src.len() {
+                    let finder = finder.get_or_insert_with(|| memchr::memmem::Finder::new(&bytes));
                     let c = centre as usize;
                     let (lo, hi) = (c.saturating_sub(LOCAL), (c + LOCAL).min(src.len() - 8));
                     // The nearest 8-byte match after `c`, then before it
@@ -624,6 +631,7 @@ pub fn find_ops(
         tgt,
         offset: Some(aligned),
         anchor: aligned,
+        last_len: usize::MAX,
     };
     let (mut t, mut lit_start) = (0usize, 0usize);
     while t + TGT_HASH_LEN <= n {
@@ -642,6 +650,7 @@ pub fn find_ops(
         }
         match found {
             Some(c) => {
+                search.last_len = c.len;
                 let long = matches!(c.op, Op::CopySource { len, .. } if len >= LONG_MATCH);
                 emit(ops, c, &mut t, &mut lit_start, &mut search);
                 if long {
