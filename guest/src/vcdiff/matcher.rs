@@ -34,6 +34,7 @@
 //! scattered 64-byte rewrites looked better than xdelta3's.
 
 use super::addr_cache::AddrCache;
+use super::near;
 use super::varint;
 
 const _: () = assert!(
@@ -548,24 +549,19 @@ impl Search<'_> {
         let weak =
             self.last_len >= LOCAL_AFTER && best.as_ref().is_none_or(|c| c.len < LOCAL_BELOW);
         if weak && max_back == 0 && t + 8 <= tgt.len() {
-            let bytes = load64(tgt, t).to_le_bytes();
+            let needle = load64(tgt, t);
             let anchored = t as isize + self.anchor;
             let predicted = predicted.map(|p| p as isize);
             let centres = [predicted, Some(anchored).filter(|&a| Some(a) != predicted)];
-            let mut finder = None;
             for centre in centres.into_iter().flatten() {
                 if centre >= 0 && (centre as usize) + 8 <= src.len() {
-                    let finder = finder.get_or_insert_with(|| memchr::memmem::Finder::new(&bytes));
                     let c = centre as usize;
                     let (lo, hi) = (c.saturating_sub(LOCAL), (c + LOCAL).min(src.len() - 8));
-                    // The nearest 8-byte match after `c`, then before it
-                    // (the last of a forward search: memchr's reverse search
-                    // has no SIMD prefilter and cost more than the rest of
-                    // a small document's encode).
-                    if let Some(i) = finder.find(&src[c..hi + 8]) {
+                    // The nearest 8-byte match from `c` on, and before it.
+                    if let Some(i) = near::first(&src[c..hi + 8], needle) {
                         self.source(&mut best, c + i, t, max_back, reach, MIN_NEAR_MATCH);
                     }
-                    if let Some(i) = finder.find_iter(&src[lo..c + 7]).last() {
+                    if let Some(i) = near::last(&src[lo..c + 7], needle) {
                         self.source(&mut best, lo + i, t, max_back, reach, MIN_NEAR_MATCH);
                     }
                 }

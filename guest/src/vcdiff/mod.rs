@@ -6,7 +6,8 @@
 //! - [`code_table`]: the default instruction code table (RFC 3284 5.6),
 //! - [`addr_cache`]: the near/same address cache (RFC 3284 5.1-5.3),
 //! - [`source`]: random access to the old version (memory or file),
-//! - [`decoder`], [`encoder`] (with its match finder in [`matcher`]),
+//! - [`decoder`], [`encoder`] (with its match finder in [`matcher`], whose
+//!   short-match search is [`near`]),
 //! - [`files`]: both between files, one window per step.
 
 pub mod addr_cache;
@@ -15,6 +16,7 @@ pub mod decoder;
 pub mod encoder;
 pub mod files;
 pub mod matcher;
+pub mod near;
 pub mod source;
 pub mod varint;
 
