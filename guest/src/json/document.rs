@@ -94,7 +94,7 @@ impl Document {
     /// The whole document as a DOM, built on first use.
     pub fn value(&self) -> &Value {
         self.dom.get_or_init(|| {
-            build(self.text.as_bytes()).expect("the text was validated when parsed")
+            build(&self.text).expect("the text was validated when parsed")
         })
     }
 

@@ -15,6 +15,7 @@ pub mod parse;
 pub mod patch;
 pub mod scan;
 pub mod schema;
+pub mod tape;
 
 pub use document::{Document, Kind};
 pub use parse::{parse, parse_bytes, ParseLimits};

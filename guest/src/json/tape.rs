@@ -1,0 +1,527 @@
+//! A JSON text as a flat tape of its values, which the validator reads
+//! through jsonschema's `Json` trait instead of a serde_json DOM.
+//!
+//! Building the DOM was most of validating a text: three quarters of a
+//! 4 KB document's call in wasm (an `IndexMap` with SipHash per object, an
+//! allocation per string), and 5.4x a large document's size in memory. The
+//! tape is one pass over text that `scan` already checked, 20 bytes per
+//! value; strings and numbers stay in the text and are read when a keyword
+//! asks for them.
+//!
+//! Objects are matched against keys by a pass over their members (the
+//! validator is told so, see `KEYS_PER_LOOKUP`). A text with a repeated key
+//! in an object gets no tape: serde_json's map keeps the last value at the
+//! first key's place, and the DOM path gives exactly that.
+
+use super::navigate::decode_string;
+use jsonschema::json::{Array, Json, Node, NodeIdentity, Object};
+use jsonschema::JsonType;
+use serde_json::Value;
+use std::borrow::Cow;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Null,
+    True,
+    False,
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+/// One value of the text.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry {
+    kind: Kind,
+    /// A string with an escape, which must be decoded to be read.
+    escaped: bool,
+    /// Its bytes in the text: `start..end`.
+    start: u32,
+    end: u32,
+    /// The entry after it and everything inside it.
+    next: u32,
+    /// Items of an array, members of an object.
+    count: u32,
+}
+
+pub struct Tape<'t> {
+    text: &'t str,
+    entries: Vec<Entry>,
+}
+
+fn ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// The end of the string that starts at `i` (after its closing quote), and
+/// whether it has an escape.
+fn string_end(b: &[u8], mut i: usize) -> (usize, bool) {
+    let mut escaped = false;
+    i += 1;
+    loop {
+        match b[i] {
+            b'"' => return (i + 1, escaped),
+            b'\\' => {
+                escaped = true;
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+fn number_end(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')) {
+        i += 1;
+    }
+    i
+}
+
+fn offset(i: usize) -> u32 {
+    u32::try_from(i).expect("texts are capped far below 4 GiB")
+}
+
+impl<'t> Tape<'t> {
+    /// The tape of `text`, which `scan::check` accepted; None when an
+    /// object in it repeats a key.
+    pub fn build(text: &'t str) -> Option<Self> {
+        let b = text.as_bytes();
+        let mut entries: Vec<Entry> = Vec::with_capacity(b.len() / 16 + 1);
+        let mut open: Vec<usize> = Vec::new();
+        let scalar = |kind, start: usize, end: usize, escaped, entries: &mut Vec<Entry>| {
+            let next = offset(entries.len() + 1);
+            entries.push(Entry {
+                kind,
+                escaped,
+                start: offset(start),
+                end: offset(end),
+                next,
+                count: 0,
+            });
+            end
+        };
+        let mut i = ws(b, 0);
+        'value: loop {
+            // An element of the innermost container starts at `i`: in an
+            // object, with its key.
+            if let Some(&top) = open.last() {
+                entries[top].count += 1;
+                if entries[top].kind == Kind::Object {
+                    let (end, escaped) = string_end(b, i);
+                    scalar(Kind::String, i, end, escaped, &mut entries);
+                    i = ws(b, ws(b, end) + 1);
+                }
+            }
+            match b[i] {
+                c @ (b'{' | b'[') => {
+                    open.push(entries.len());
+                    entries.push(Entry {
+                        kind: if c == b'{' { Kind::Object } else { Kind::Array },
+                        escaped: false,
+                        start: offset(i),
+                        end: 0,
+                        next: 0,
+                        count: 0,
+                    });
+                    i = ws(b, i + 1);
+                    if !matches!(b[i], b'}' | b']') {
+                        continue 'value;
+                    }
+                }
+                b'"' => {
+                    let (end, escaped) = string_end(b, i);
+                    i = scalar(Kind::String, i, end, escaped, &mut entries);
+                }
+                b't' => i = scalar(Kind::True, i, i + 4, false, &mut entries),
+                b'f' => i = scalar(Kind::False, i, i + 5, false, &mut entries),
+                b'n' => i = scalar(Kind::Null, i, i + 4, false, &mut entries),
+                _ => {
+                    let end = number_end(b, i);
+                    i = scalar(Kind::Number, i, end, false, &mut entries);
+                }
+            }
+            // After a value (or at an empty container's closing bracket):
+            // the next element, or the end of the containers that end here.
+            loop {
+                i = ws(b, i);
+                let Some(&top) = open.last() else {
+                    break 'value;
+                };
+                if b[i] == b',' {
+                    i = ws(b, i + 1);
+                    continue 'value;
+                }
+                let next = offset(entries.len());
+                let e = &mut entries[top];
+                e.end = offset(i + 1);
+                e.next = next;
+                let (kind, count) = (e.kind, e.count);
+                if kind == Kind::Object && count > 1 && repeats_a_key(text, &entries, top) {
+                    return None;
+                }
+                open.pop();
+                i += 1;
+            }
+        }
+        Some(Tape { text, entries })
+    }
+
+    pub fn root(&self) -> TapeNode<'_> {
+        TapeNode {
+            text: self.text,
+            entries: &self.entries,
+            at: 0,
+        }
+    }
+}
+
+/// Whether the object at `at` has two members with the same key.
+fn repeats_a_key(text: &str, entries: &[Entry], at: usize) -> bool {
+    let node = TapeNode { text, entries, at: at as u32 };
+    let mut keys: Vec<Cow<'_, str>> = TapeObject(node).members().map(|(k, _)| k).collect();
+    if keys.len() <= 8 {
+        return keys
+            .iter()
+            .enumerate()
+            .any(|(i, k)| keys[i + 1..].contains(k));
+    }
+    keys.sort_unstable();
+    keys.windows(2).any(|w| w[0] == w[1])
+}
+
+/// The representation jsonschema is compiled for (`Validator<TapeJson>`).
+pub struct TapeJson;
+
+/// Backs the string nodes of `propertyNames`: one string's tape.
+#[derive(Default)]
+pub struct StringBuffer {
+    text: String,
+    entries: Vec<Entry>,
+}
+
+impl Json for TapeJson {
+    type Node<'a> = TapeNode<'a>;
+    type PreparedKey = String;
+    type StringBuffer = StringBuffer;
+    /// A key lookup is itself a pass over the members.
+    const KEYS_PER_LOOKUP: usize = 1 << 16;
+    const ACYCLIC: bool = true;
+
+    fn prepare_key(key: &str) -> String {
+        key.to_owned()
+    }
+
+    fn with_string_node<T>(
+        buffer: &mut StringBuffer,
+        string: &str,
+        f: impl FnOnce(TapeNode<'_>) -> T,
+    ) -> T {
+        buffer.text = serde_json::to_string(string).expect("a string serializes");
+        buffer.entries.clear();
+        buffer.entries.push(Entry {
+            kind: Kind::String,
+            escaped: buffer.text.contains('\\'),
+            start: 0,
+            end: offset(buffer.text.len()),
+            next: 1,
+            count: 0,
+        });
+        f(TapeNode {
+            text: &buffer.text,
+            entries: &buffer.entries,
+            at: 0,
+        })
+    }
+}
+
+/// One value of a tape.
+#[derive(Clone, Copy)]
+pub struct TapeNode<'a> {
+    text: &'a str,
+    entries: &'a [Entry],
+    at: u32,
+}
+
+impl<'a> TapeNode<'a> {
+    fn entry(&self) -> &'a Entry {
+        &self.entries[self.at as usize]
+    }
+
+    fn raw(&self) -> &'a str {
+        let e = self.entry();
+        &self.text[e.start as usize..e.end as usize]
+    }
+
+    fn at(&self, at: u32) -> Self {
+        TapeNode { at, ..*self }
+    }
+
+    /// The string's value (it is a string).
+    fn string(&self) -> Cow<'a, str> {
+        let raw = self.raw();
+        if self.entry().escaped {
+            Cow::Owned(decode_string(raw.as_bytes()))
+        } else {
+            Cow::Borrowed(&raw[1..raw.len() - 1])
+        }
+    }
+}
+
+impl<'a> Node<'a, TapeJson> for TapeNode<'a> {
+    type Object = TapeObject<'a>;
+    type Array = TapeArray<'a>;
+    type Number = serde_json::Number;
+
+    fn as_object(&self) -> Option<TapeObject<'a>> {
+        (self.entry().kind == Kind::Object).then_some(TapeObject(*self))
+    }
+
+    fn as_array(&self) -> Option<TapeArray<'a>> {
+        (self.entry().kind == Kind::Array).then_some(TapeArray(*self))
+    }
+
+    fn as_string(&self) -> Option<Cow<'a, str>> {
+        (self.entry().kind == Kind::String).then(|| self.string())
+    }
+
+    /// Read from the text as the DOM reads it (serde_json's own number
+    /// parser), so that both paths see the same numbers.
+    fn as_number(&self) -> Option<serde_json::Number> {
+        (self.entry().kind == Kind::Number)
+            .then(|| self.raw().parse().expect("a validated JSON number"))
+    }
+
+    fn is_number(&self) -> bool {
+        self.entry().kind == Kind::Number
+    }
+
+    fn as_boolean(&self) -> Option<bool> {
+        match self.entry().kind {
+            Kind::True => Some(true),
+            Kind::False => Some(false),
+            _ => None,
+        }
+    }
+
+    fn is_null(&self) -> bool {
+        self.entry().kind == Kind::Null
+    }
+
+    fn json_type(&self) -> JsonType {
+        match self.entry().kind {
+            Kind::Null => JsonType::Null,
+            Kind::True | Kind::False => JsonType::Boolean,
+            Kind::Number => JsonType::Number,
+            Kind::String => JsonType::String,
+            Kind::Array => JsonType::Array,
+            Kind::Object => JsonType::Object,
+        }
+    }
+
+    /// `enum` and `const` of strings without building a `Value`.
+    fn equals_value(&self, expected: &Value) -> bool {
+        match (self.entry().kind, expected) {
+            (Kind::String, Value::String(s)) => self.string() == s.as_str(),
+            (Kind::String, _) => false,
+            _ => jsonschema::json::cmp::equal(&self.to_value(), expected),
+        }
+    }
+
+    /// For error messages and the rarer keywords: the value as the DOM has it.
+    fn to_value(&self) -> Cow<'a, Value> {
+        Cow::Owned(serde_json::from_str(self.raw()).expect("validated JSON"))
+    }
+
+    fn identity(&self) -> Option<NodeIdentity> {
+        Some(NodeIdentity::tagged(self.entries.as_ptr() as usize, self.at))
+    }
+}
+
+/// The members of an object: key and value, in the text's order.
+pub struct Members<'a> {
+    node: TapeNode<'a>,
+    left: u32,
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = (Cow<'a, str>, TapeNode<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let key = self.node;
+        let value = key.at(key.at + 1);
+        self.node = key.at(value.entry().next);
+        Some((key.string(), value))
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct TapeObject<'a>(TapeNode<'a>);
+
+impl<'a> Object<'a, TapeJson> for TapeObject<'a> {
+    type Node = TapeNode<'a>;
+    type MemberName = Cow<'a, str>;
+    type MembersIter = Members<'a>;
+
+    fn len(&self) -> usize {
+        self.0.entry().count as usize
+    }
+
+    fn get(&self, key: &String) -> Option<TapeNode<'a>> {
+        let mut k = self.0.at(self.0.at + 1);
+        for _ in 0..self.0.entry().count {
+            let value = k.at(k.at + 1);
+            let e = k.entry();
+            let hit = if e.escaped {
+                k.string() == key.as_str()
+            } else {
+                // Unescaped: the text between the quotes is the key.
+                &k.raw()[1..(e.end - e.start) as usize - 1] == key.as_str()
+            };
+            if hit {
+                return Some(value);
+            }
+            k = k.at(value.entry().next);
+        }
+        None
+    }
+
+    fn members(&self) -> Members<'a> {
+        Members {
+            node: self.0.at(self.0.at + 1),
+            left: self.0.entry().count,
+        }
+    }
+}
+
+/// The items of an array, in order.
+pub struct Items<'a> {
+    node: TapeNode<'a>,
+    left: u32,
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = TapeNode<'a>;
+
+    fn next(&mut self) -> Option<TapeNode<'a>> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let item = self.node;
+        self.node = item.at(item.entry().next);
+        Some(item)
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct TapeArray<'a>(TapeNode<'a>);
+
+impl<'a> Array<'a, TapeJson> for TapeArray<'a> {
+    type Node = TapeNode<'a>;
+    type ElementsIter = Items<'a>;
+
+    fn len(&self) -> usize {
+        self.0.entry().count as usize
+    }
+
+    fn elements(&self) -> Items<'a> {
+        Items {
+            node: self.0.at(self.0.at + 1),
+            left: self.0.entry().count,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The tape read back as a `Value`, through the trait alone.
+    fn value(node: TapeNode<'_>) -> Value {
+        if let Some(o) = node.as_object() {
+            let map = o.members().map(|(k, v)| (k.into_owned(), value(v))).collect();
+            return Value::Object(map);
+        }
+        if let Some(a) = node.as_array() {
+            return Value::Array(a.elements().map(value).collect());
+        }
+        if let Some(s) = node.as_string() {
+            return Value::String(s.into_owned());
+        }
+        if let Some(n) = node.as_number() {
+            return Value::Number(n);
+        }
+        if let Some(b) = node.as_boolean() {
+            return Value::Bool(b);
+        }
+        assert!(node.is_null());
+        Value::Null
+    }
+
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            "[a-z\"\\\\\u{e9}\u{1F600}\n]{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 40, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map("[a-c\"\\\\]{0,3}", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn reads_back_what_serde_json_parses(v in arb_json(), pretty in any::<bool>()) {
+            let text = if pretty {
+                serde_json::to_string_pretty(&v).unwrap()
+            } else {
+                serde_json::to_string(&v).unwrap()
+            };
+            let tape = Tape::build(&text).expect("no repeated keys");
+            let root = tape.root();
+            prop_assert_eq!(value(root), serde_json::from_str::<Value>(&text).unwrap());
+            prop_assert_eq!(root.to_value().into_owned(), v);
+        }
+    }
+
+    #[test]
+    fn lookups_find_members_escaped_or_not() {
+        let text = r#" { "a" : [1, {"b\"": null}] , "\u0063": "x\ty", "e": {} } "#;
+        let tape = Tape::build(text).unwrap();
+        let root = tape.root().as_object().unwrap();
+        assert_eq!(root.len(), 3);
+        let c = root.get(&"c".to_owned()).unwrap();
+        assert_eq!(c.as_string().unwrap(), "x\ty");
+        let a = root.get(&"a".to_owned()).unwrap().as_array().unwrap();
+        let inner = a.elements().nth(1).unwrap().as_object().unwrap();
+        assert!(inner.get(&"b\"".to_owned()).unwrap().is_null());
+        assert_eq!(root.get(&"e".to_owned()).unwrap().as_object().unwrap().len(), 0);
+        assert!(root.get(&"z".to_owned()).is_none());
+    }
+
+    #[test]
+    fn a_repeated_key_gets_no_tape() {
+        assert!(Tape::build(r#"{"a": 1, "b": 2, "a": 3}"#).is_none());
+        assert!(Tape::build(r#"[{"a": 1, "\u0061": 2}]"#).is_none());
+        let many: Vec<String> = (0..20).map(|i| format!("\"k{}\": {i}", i % 19)).collect();
+        assert!(Tape::build(&format!("{{{}}}", many.join(","))).is_none());
+        assert!(Tape::build(r#"{"a": {"a": 1}, "b": {"a": 2}}"#).is_some());
+    }
+}
