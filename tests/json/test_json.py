@@ -55,6 +55,42 @@ def test_parse_from_every_source(proc: JsonProcessor, source: str, tmp_path: Pat
     assert doc.to_python() == DOC
 
 
+# Texts of scalars that a lookup may read without json.loads, and their neighbours that need it.
+SCALAR_TEXTS = [
+    '"plain"',
+    '""',
+    '"tab\\tand \\"quote\\""',
+    '"\\u00e9t\u00e9 \\ud83d\\ude00"',
+    '"caf\u00e9"',
+    "0",
+    "-0",
+    "7",
+    "-12",
+    "18446744073709551615",
+    "-9223372036854775808",
+    "1.5",
+    "-0.0",
+    "1e3",
+    "2E-2",
+    "true",
+    "false",
+    "null",
+    "[]",
+    "{}",
+    '[1, "a"]',
+    '{"k": null}',
+]
+
+
+@pytest.mark.parametrize("text", SCALAR_TEXTS)
+def test_lookups_give_what_json_loads_gives(proc: JsonProcessor, text: str) -> None:
+    doc = proc.parse_large_document(f'{{"v": {text}, "w": [{text}]}}')
+    expected = json.loads(text)
+    for pointer in ("/v", "/w/0"):
+        got = doc.get(pointer)
+        assert got == expected and type(got) is type(expected), (pointer, got)
+
+
 def test_lookups(proc: JsonProcessor) -> None:
     doc = proc.parse_large_document(TEXT)
     assert doc.get("/classes/0/props/1") == "born"

@@ -93,9 +93,8 @@ impl Document {
 
     /// The whole document as a DOM, built on first use.
     pub fn value(&self) -> &Value {
-        self.dom.get_or_init(|| {
-            build(&self.text).expect("the text was validated when parsed")
-        })
+        self.dom
+            .get_or_init(|| build(&self.text).expect("the text was validated when parsed"))
     }
 
     pub fn to_text(&self, pretty: bool) -> String {

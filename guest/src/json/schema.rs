@@ -228,8 +228,12 @@ mod tests {
                     prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
                     prop::collection::btree_map(
                         prop_oneof![
-                            Just("id".to_owned()), Just("n".to_owned()), Just("x".to_owned()),
-                            Just("tags".to_owned()), Just("kind".to_owned()), Just("sub".to_owned()),
+                            Just("id".to_owned()),
+                            Just("n".to_owned()),
+                            Just("x".to_owned()),
+                            Just("tags".to_owned()),
+                            Just("kind".to_owned()),
+                            Just("sub".to_owned()),
                             "[a-z\"]{1,5}"
                         ],
                         inner,

@@ -75,7 +75,10 @@ fn string_end(b: &[u8], mut i: usize) -> (usize, bool) {
 }
 
 fn number_end(b: &[u8], mut i: usize) -> usize {
-    while matches!(b.get(i), Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')) {
+    while matches!(
+        b.get(i),
+        Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+    ) {
         i += 1;
     }
     i
@@ -181,7 +184,11 @@ impl<'t> Tape<'t> {
 
 /// Whether the object at `at` has two members with the same key.
 fn repeats_a_key(text: &str, entries: &[Entry], at: usize) -> bool {
-    let node = TapeNode { text, entries, at: at as u32 };
+    let node = TapeNode {
+        text,
+        entries,
+        at: at as u32,
+    };
     let mut keys: Vec<Cow<'_, str>> = TapeObject(node).members().map(|(k, _)| k).collect();
     if keys.len() <= 8 {
         return keys
@@ -337,7 +344,10 @@ impl<'a> Node<'a, TapeJson> for TapeNode<'a> {
     }
 
     fn identity(&self) -> Option<NodeIdentity> {
-        Some(NodeIdentity::tagged(self.entries.as_ptr() as usize, self.at))
+        Some(NodeIdentity::tagged(
+            self.entries.as_ptr() as usize,
+            self.at,
+        ))
     }
 }
 
@@ -448,7 +458,10 @@ mod tests {
     /// The tape read back as a `Value`, through the trait alone.
     fn value(node: TapeNode<'_>) -> Value {
         if let Some(o) = node.as_object() {
-            let map = o.members().map(|(k, v)| (k.into_owned(), value(v))).collect();
+            let map = o
+                .members()
+                .map(|(k, v)| (k.into_owned(), value(v)))
+                .collect();
             return Value::Object(map);
         }
         if let Some(a) = node.as_array() {
@@ -512,7 +525,14 @@ mod tests {
         let a = root.get(&"a".to_owned()).unwrap().as_array().unwrap();
         let inner = a.elements().nth(1).unwrap().as_object().unwrap();
         assert!(inner.get(&"b\"".to_owned()).unwrap().is_null());
-        assert_eq!(root.get(&"e".to_owned()).unwrap().as_object().unwrap().len(), 0);
+        assert_eq!(
+            root.get(&"e".to_owned())
+                .unwrap()
+                .as_object()
+                .unwrap()
+                .len(),
+            0
+        );
         assert!(root.get(&"z".to_owned()).is_none());
     }
 

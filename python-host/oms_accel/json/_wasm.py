@@ -13,6 +13,24 @@ from .._wasm.host import DocumentHandle, ParseOptions, SchemaHandle, Text
 from ..limits import Limits
 from ._backend import MISSING, Arg, DocumentImpl, Progress, SchemaImpl, SchemaSource
 
+_LITERALS: dict[str, Any] = {"true": True, "false": False, "null": None}
+_LITERALS_FIRST = frozenset("tfn")
+
+
+def _value(text: str) -> Any:
+    """The Python value of one JSON value's text (checked by the component).
+    The common scalars are read directly: ``json.loads`` costs 1.2 us even
+    on ``"x"``, a third of a lookup on a small document."""
+    first = text[0]
+    if first == '"':
+        if "\\" not in text:  # no escape: the text between the quotes is the string
+            return text[1:-1]
+    elif first in _LITERALS_FIRST:
+        return _LITERALS[text]
+    elif text.isascii() and text.lstrip("-").isdigit():  # an integer literal
+        return int(text)
+    return json.loads(text)
+
 
 class _Document:
     def __init__(self, handle: DocumentHandle) -> None:
@@ -20,7 +38,7 @@ class _Document:
 
     def get(self, pointer: str) -> Any:
         text = self.handle.get(pointer)
-        return MISSING if text is None else json.loads(text)
+        return MISSING if text is None else _value(text)
 
     def kind(self, pointer: str) -> str | None:
         return self.handle.kind(pointer)
