@@ -3,7 +3,7 @@
 //! fields, and reported as one line of JSON. Memory is bounded by the
 //! largest record, not the file.
 
-use super::parse::{parse_bytes, ParseLimits};
+use super::parse::{parse_bytes, utf8, ParseLimits};
 use super::schema::Schema;
 use crate::{Error, Result};
 use serde_json::{json, Map, Value};
@@ -107,13 +107,26 @@ impl<R: BufRead> Reader<R> {
     }
 
     fn record(&self, text: Vec<u8>) -> Value {
-        let value = match parse_bytes(text, &self.limits) {
-            Ok(v) => v,
-            Err(e) => return json!({"line": self.line_no, "valid": false, "error": e.message}),
+        let failed = |e: Error| json!({"line": self.line_no, "valid": false, "error": e.message});
+        // Validation alone reads the record through its tape (see `tape`);
+        // a projection, or the record itself, needs its DOM.
+        let (value, errors) = match &self.schema {
+            Some(schema) if self.fields.is_empty() => {
+                match utf8(text).and_then(|t| schema.validate_text(t, &self.limits)) {
+                    Ok(errors) => (Value::Null, Some(errors)),
+                    Err(e) => return failed(e),
+                }
+            }
+            _ => match parse_bytes(text, &self.limits) {
+                Ok(v) => {
+                    let errors = self.schema.as_ref().map(|s| s.validate(&v));
+                    (v, errors)
+                }
+                Err(e) => return failed(e),
+            },
         };
         let mut out = Map::new();
         out.insert("line".into(), json!(self.line_no));
-        let errors = self.schema.as_ref().map(|s| s.validate(&value));
         out.insert(
             "valid".into(),
             json!(errors.as_ref().is_none_or(|e| e.is_empty())),

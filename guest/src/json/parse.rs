@@ -91,10 +91,15 @@ pub fn parse(text: String, limits: &ParseLimits) -> Result<Value> {
 /// reported where it is.
 pub fn parse_bytes(bytes: Vec<u8>, limits: &ParseLimits) -> Result<Value> {
     check_size(bytes.len(), limits)?;
-    match std::str::from_utf8(&bytes) {
-        Ok(text) => parse_str(text, limits),
-        Err(e) => Err(syntax_error(&bytes, e.valid_up_to(), "invalid UTF-8")),
-    }
+    parse_str(&utf8(bytes)?, limits)
+}
+
+/// `bytes` as text, or a syntax error where they stop being UTF-8.
+pub fn utf8(bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        syntax_error(e.as_bytes(), at, "invalid UTF-8")
+    })
 }
 
 fn parse_str(text: &str, limits: &ParseLimits) -> Result<Value> {
