@@ -101,6 +101,10 @@ impl wit::GuestSchema for SchemaResource {
     ) -> WitResult<Vec<wit::Violation>> {
         Ok(violations(self.0.validate_text(text, &options.into())?))
     }
+
+    fn is_valid_text(&self, text: String, options: wit::ParseOptions) -> WitResult<bool> {
+        Ok(self.0.is_valid_text(text, &options.into())?)
+    }
 }
 
 fn violations(found: Vec<crate::json::Violation>) -> Vec<wit::Violation> {

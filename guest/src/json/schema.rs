@@ -138,6 +138,15 @@ impl Schema {
         }
         Ok(violations(self.tape.iter_errors(root)))
     }
+
+    /// `is_valid` of JSON text, read as `validate_text` reads it.
+    pub fn is_valid_text(&self, text: String, limits: &ParseLimits) -> Result<bool> {
+        check(text.as_bytes(), limits)?;
+        Ok(match Tape::build(&text) {
+            Some(tape) => self.tape.is_valid(tape.root()),
+            None => self.is_valid(&build(&text)?),
+        })
+    }
 }
 
 fn violations(errors: jsonschema::ErrorIterator<'_>) -> Vec<Violation> {
@@ -254,7 +263,9 @@ mod tests {
                     serde_json::to_string(&v).unwrap()
                 };
                 let limits = ParseLimits::default();
-                prop_assert_eq!(s.validate_text(text, &limits).unwrap(), s.validate(&v));
+                let found = s.validate_text(text.clone(), &limits).unwrap();
+                prop_assert_eq!(s.is_valid_text(text, &limits).unwrap(), found.is_empty());
+                prop_assert_eq!(found, s.validate(&v));
             }
         }
 

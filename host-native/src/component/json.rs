@@ -247,6 +247,26 @@ pub fn wasm_schema_validate_text(
     Ok(tuples(found))
 }
 
+/// `wasm_schema_is_valid` of JSON text, read in the guest for the occasion.
+#[pyfunction]
+pub fn wasm_schema_is_valid_text(
+    py: Python<'_>,
+    schema: &WasmResource,
+    text: Text<'_>,
+    max_depth: u32,
+    max_size: u64,
+) -> PyResult<bool> {
+    let s = schema.handle(py, SCHEMA)?;
+    let text = text.as_str(py)?;
+    let opts = options(max_depth, max_size);
+    schema.shared().call(py, ERROR, |store, accel| {
+        accel
+            .oms_accel_json()
+            .schema()
+            .call_is_valid_text(store, s, text, opts)
+    })
+}
+
 #[pyfunction]
 pub fn wasm_schema_is_valid(
     py: Python<'_>,

@@ -75,6 +75,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(json::wasm_schema_validate, m)?)?;
     m.add_function(wrap_pyfunction!(json::wasm_schema_is_valid, m)?)?;
     m.add_function(wrap_pyfunction!(json::wasm_schema_validate_text, m)?)?;
+    m.add_function(wrap_pyfunction!(json::wasm_schema_is_valid_text, m)?)?;
     m.add_function(wrap_pyfunction!(json::wasm_json_binary, m)?)?;
     m.add_function(wrap_pyfunction!(json::wasm_json_canonicalize, m)?)?;
     m.add_function(wrap_pyfunction!(json::wasm_ndjson_open, m)?)?;

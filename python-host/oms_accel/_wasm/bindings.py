@@ -270,6 +270,9 @@ class _Schema(_Handle):
         return [(str(_field(v, "instance-path")), str(_field(v, "schema-path")), str(v.message)) for v in found]
 
     def is_valid(self, doc: DocumentHandle | Text) -> bool:
+        if is_text(doc):  # one call, as validate
+            args = [self.handle, as_str(doc), _parse_options(self.options)]  # type: ignore[arg-type]
+            return bool(_call(self.inst, JSON, "[method]schema.is-valid-text", args, JsonError))
         d = self._doc(doc)
         return bool(_call(self.inst, JSON, "[method]schema.is-valid", [self.handle, d.handle], JsonError))
 

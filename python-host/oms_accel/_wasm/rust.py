@@ -161,6 +161,8 @@ class _Schema:
         return _native.wasm_schema_validate(self.res, self._doc(doc))
 
     def is_valid(self, doc: DocumentHandle | Text) -> bool:
+        if is_text(doc):  # one call, as validate
+            return _native.wasm_schema_is_valid_text(self.res, doc, *self.options)  # type: ignore[arg-type]
         return _native.wasm_schema_is_valid(self.res, self._doc(doc))
 
     @property
