@@ -109,18 +109,18 @@ impl<R: BufRead> Reader<R> {
     fn record(&self, text: Vec<u8>) -> Value {
         let failed = |e: Error| json!({"line": self.line_no, "valid": false, "error": e.message});
         // Validation alone reads the record through its tape (see `tape`);
-        // a projection, or the record itself, needs its DOM.
+        // a projection, or the record itself, needs its DOM (`value`).
         let (value, errors) = match &self.schema {
             Some(schema) if self.fields.is_empty() => {
                 match utf8(text).and_then(|t| schema.validate_text(t, &self.limits)) {
-                    Ok(errors) => (Value::Null, Some(errors)),
+                    Ok(errors) => (None, Some(errors)),
                     Err(e) => return failed(e),
                 }
             }
             _ => match parse_bytes(text, &self.limits) {
                 Ok(v) => {
                     let errors = self.schema.as_ref().map(|s| s.validate(&v));
-                    (v, errors)
+                    (Some(v), errors)
                 }
                 Err(e) => return failed(e),
             },
@@ -138,6 +138,9 @@ impl<R: BufRead> Reader<R> {
                 .collect();
             out.insert("errors".into(), Value::Array(list));
         }
+        let Some(value) = value else {
+            return Value::Object(out);
+        };
         if !self.fields.is_empty() {
             let projected: Map<String, Value> = self
                 .fields

@@ -384,23 +384,12 @@ impl<'a> Object<'a, TapeJson> for TapeObject<'a> {
         self.0.entry().count as usize
     }
 
+    /// A pass over the members (an unescaped key is compared where it
+    /// stands in the text).
     fn get(&self, key: &String) -> Option<TapeNode<'a>> {
-        let mut k = self.0.at(self.0.at + 1);
-        for _ in 0..self.0.entry().count {
-            let value = k.at(k.at + 1);
-            let e = k.entry();
-            let hit = if e.escaped {
-                k.string() == key.as_str()
-            } else {
-                // Unescaped: the text between the quotes is the key.
-                &k.raw()[1..(e.end - e.start) as usize - 1] == key.as_str()
-            };
-            if hit {
-                return Some(value);
-            }
-            k = k.at(value.entry().next);
-        }
-        None
+        self.members()
+            .find(|(name, _)| name == key.as_str())
+            .map(|(_, value)| value)
     }
 
     fn members(&self) -> Members<'a> {

@@ -115,7 +115,7 @@ const K0: u64 = 0x9E37_79B9_7F4A_7C15;
 const K1: u64 = 0xC2B2_AE3D_27D4_EB4F;
 
 #[inline(always)]
-fn load64(b: &[u8], i: usize) -> u64 {
+pub(super) fn load64(b: &[u8], i: usize) -> u64 {
     u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"))
 }
 

@@ -9,15 +9,12 @@
 //! last bytes, 16 positions per step, from either end, serves both
 //! directions at once.
 
+use super::matcher::load64;
+
 /// 16 positions per step of the prefilter.
 const LANES: usize = 16;
 /// The prefilter's step reads the 16 bytes at `i` and those at `i + 7`.
 const SPAN: usize = LANES + 7;
-
-#[inline(always)]
-fn load64(b: &[u8], i: usize) -> u64 {
-    u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"))
-}
 
 /// Bit `j` set when the byte at `i + j` is `first` and the one at `i + j + 7`
 /// is `last` (`hay[i..i + SPAN]` in bounds).
