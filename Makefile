@@ -52,7 +52,7 @@ $(WASM_PKG): $(shell find guest/src wit -type f) guest/Cargo.toml Cargo.lock
 	cp $(WASM_OUT) $@
 
 # The package, editable, with the native module built by maturin.
-$(VENV)/.installed: $(VENV)/.created python-host/pyproject.toml python-host/requirements.lock $(shell find host-native/src -type f) host-native/Cargo.toml Cargo.lock
+$(VENV)/.installed: $(VENV)/.created python-host/pyproject.toml python-host/requirements.lock $(shell find host-native/src guest/src/vector -type f) host-native/Cargo.toml guest/Cargo.toml Cargo.lock
 	$(PIP) install -q -c python-host/requirements.lock -e "python-host[dev]"
 	touch $@
 

@@ -5,12 +5,20 @@
 //! WIT world in `../wit`.
 
 pub mod error;
+#[cfg(feature = "json")]
 pub mod json;
+#[cfg(feature = "delta")]
 pub mod vcdiff;
+#[cfg(feature = "vector")]
 pub mod vector;
 pub mod wire;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(
+    target_arch = "wasm32",
+    feature = "delta",
+    feature = "json",
+    feature = "vector"
+))]
 mod component;
 
 pub use error::{Error, ErrorCode, Position, Result};

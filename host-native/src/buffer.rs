@@ -1,8 +1,12 @@
 //! Zero-copy access to Python buffers.
 
+use std::borrow::Cow;
+
 use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+
+use crate::errors;
 
 /// A read-only view of a bytes-like argument: `bytes` directly, anything
 /// else (bytearray, memoryview, mmap, array) through the buffer protocol.
@@ -49,4 +53,36 @@ impl Input<'_> {
             }
         }
     }
+}
+
+/// `bytes` as values of `T` (a plain number type): borrowed when aligned.
+pub fn values<'a, T: Copy + Default>(
+    py: Python<'_>,
+    bytes: &'a [u8],
+    what: &str,
+) -> PyResult<Cow<'a, [T]>> {
+    let size = std::mem::size_of::<T>();
+    if bytes.len() % size != 0 {
+        return Err(errors::argument_error(
+            py,
+            format!(
+                "{what}: {} bytes is not a whole number of {size}-byte values",
+                bytes.len()
+            ),
+        ));
+    }
+    let n = bytes.len() / size;
+    if bytes.as_ptr().align_offset(std::mem::align_of::<T>()) == 0 {
+        // SAFETY: aligned, `n * size` bytes long, and every bit pattern is a
+        // valid f32 or u64 (the only types this is used with).
+        return Ok(Cow::Borrowed(unsafe {
+            std::slice::from_raw_parts(bytes.as_ptr().cast::<T>(), n)
+        }));
+    }
+    let mut out = vec![T::default(); n];
+    // SAFETY: `out` holds exactly `bytes.len()` bytes; the regions are distinct.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.as_mut_ptr().cast::<u8>(), bytes.len())
+    };
+    Ok(Cow::Owned(out))
 }

@@ -26,3 +26,46 @@ pub fn limit_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
 pub fn argument_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
     raise(py, "AccelArgumentError", message, "invalid-argument")
 }
+
+/// The exception for an error `code` (a WIT `error-code` name) of
+/// `capability` (`DeltaError`, `JsonError`, ...): `errors.from_code`
+/// picks the class, so the mapping lives in one place.
+pub fn from_code(
+    py: Python<'_>,
+    code: &str,
+    message: &str,
+    capability: &str,
+    position: Option<(u64, u32, u32)>,
+) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let errs = py.import("oms_accel.errors")?;
+        let class = errs.getattr(capability)?;
+        let exc = errs
+            .getattr("from_code")?
+            .call1((code, message, class, position))?;
+        Ok(PyErr::from_value(exc))
+    };
+    build().unwrap_or_else(|err| err)
+}
+
+/// An error of the guest's logic run natively (not through the component).
+pub fn guest_error(py: Python<'_>, e: oms_accel_guest::Error, capability: &str) -> PyErr {
+    use oms_accel_guest::ErrorCode as C;
+    let code = match e.code {
+        C::Corrupt => "corrupt",
+        C::Truncated => "truncated",
+        C::WrongSource => "wrong-source",
+        C::ChecksumMismatch => "checksum-mismatch",
+        C::LimitExceeded => "limit-exceeded",
+        C::Unsupported => "unsupported",
+        C::InvalidArgument => "invalid-argument",
+        C::Io => "io",
+        C::Syntax => "syntax",
+        C::InvalidSchema => "invalid-schema",
+        C::InvalidPatch => "invalid-patch",
+        C::PatchFailed => "patch-failed",
+        C::Unverified => "unverified",
+    };
+    let position = e.position.map(|p| (p.offset, p.line, p.column));
+    from_code(py, code, &e.message, capability, position)
+}

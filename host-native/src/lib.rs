@@ -1,6 +1,7 @@
 //! `oms_accel._native`: the Rust host of the WASM component (`component`),
 //! and what the component cannot reach: the C libraries zstd and xdelta3,
-//! and the GPU (cargo feature `gpu`).
+//! vector search with the CPU's widest SIMD (`vector`), and the GPU (cargo
+//! feature `gpu`).
 //!
 //! Every function takes its inputs as buffers without copying them
 //! ([`buffer::Input`]), releases the GIL while the C code runs, and raises
@@ -11,6 +12,7 @@ mod component;
 mod errors;
 #[cfg(feature = "gpu")]
 mod gpu;
+mod vector;
 mod xdelta;
 mod zstd_codec;
 
@@ -49,6 +51,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(xdelta::xdelta3_encode, m)?)?;
     m.add_function(wrap_pyfunction!(xdelta::xdelta3_decode, m)?)?;
     component::register(m)?;
+    vector::register(m)?;
     #[cfg(feature = "gpu")]
     {
         m.add_function(wrap_pyfunction!(gpu::gpu_adapter, m)?)?;

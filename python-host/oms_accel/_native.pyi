@@ -19,12 +19,15 @@ __all__ = [
     "WASM_ENGINE_SETTINGS",
     "ZSTD_VERSION",
     "GpuMatrix",
+    "NativeIndex",
     "WasmInstance",
     "WasmResource",
     "WasmRuntime",
     "__version__",
     "build_info",
     "gpu_adapter",
+    "native_simd",
+    "native_similarity",
     "wasm_delta_decode",
     "wasm_delta_encode",
     "wasm_document_get",
@@ -166,6 +169,25 @@ def wasm_index_search(index: WasmResource, queries: Buffer, k: int) -> bytes:
 
 def wasm_index_to_bytes(index: WasmResource) -> bytes: ...
 def wasm_similarity(inst: WasmInstance, a: Buffer, b: Buffer, dimension: int, metric_name: str) -> bytes: ...
+
+# Vector search on the CPU (the `native` vector backend).
+
+@final
+class NativeIndex:
+    """An exact vector index searched with the CPU's widest SIMD on `threads` threads."""
+
+    def __new__(cls, dimension: int, metric_name: str, dtype: str, threads: int) -> Self: ...
+    @staticmethod
+    def from_bytes(data: Buffer, threads: int) -> NativeIndex: ...
+    def __len__(self) -> int: ...
+    def add(self, vectors: Buffer, ids: Buffer) -> None: ...
+    def search(self, queries: Buffer, k: int) -> list[list[tuple[int, float]]]:
+        """Per query, its min(k, len) hits (id, score), best first."""
+
+    def records(self) -> bytes: ...
+
+def native_similarity(a: Buffer, b: Buffer, dimension: int, metric_name: str, threads: int) -> bytearray: ...
+def native_simd(wanted: str | None = None) -> str: ...
 
 # Present when the module is built with the cargo feature `gpu` (the default in `make`).
 

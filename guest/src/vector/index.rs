@@ -7,10 +7,15 @@
 //!
 //! Its file format (`save` / `load`) is in [`super::format`].
 
-use super::kernels::{reduce, Element, Term, F16};
+#[cfg(target_arch = "x86_64")]
+use super::kernels::Avx2;
+use super::kernels::{reduce, Element, Kernel, Portable, Term, F16};
+#[cfg(target_arch = "x86_64")]
+use super::simd::Level;
 use super::topk::{Hit, TopK};
 use super::{check_finite, Metric};
 use crate::{Error, Result};
+use std::ops::Range;
 
 /// Largest dimension accepted.
 pub const MAX_DIM: u32 = 1 << 16;
@@ -18,7 +23,11 @@ pub const MAX_DIM: u32 = 1 << 16;
 const BLOCK_BYTES: usize = 128 << 10;
 /// Queries of a batch scored together against each row chunk, and rows per step.
 const BATCH_QUERIES: usize = 4;
-const BATCH_ROWS: usize = 2;
+/// Two rows a step in wasm (simd128, 16 registers of the host's, all
+/// reads bounds-checked); natively one: four queries times two rows of 16
+/// lanes is 16 accumulator registers, all AVX2 has, and spilling them cost
+/// half the speed (measured: 0.50 s -> 0.22 s for 64 queries x 100k x 384).
+const BATCH_ROWS: usize = if cfg!(target_arch = "wasm32") { 2 } else { 1 };
 const SINGLE_ROWS: usize = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,7 +178,8 @@ impl Index {
         Ok(())
     }
 
-    fn prepare(&self, v: &[f32], out: &mut [f32]) {
+    /// `v` as stored or searched: unit length for cosine.
+    pub fn prepare(&self, v: &[f32], out: &mut [f32]) {
         prepare(self.metric, v, out)
     }
 
@@ -182,40 +192,69 @@ impl Index {
     /// taken a cache-sized block at a time and scored against every query
     /// while they are in cache: a batch reads the index from memory once.
     pub fn search_batch(&self, queries: &[f32], k: usize) -> Result<Vec<Vec<Hit>>> {
+        let prepared = self.prepare_queries(queries, k)?;
+        let best = self.best_of_rows(&prepared, k, 0..self.len());
+        Ok(best.into_iter().map(TopK::into_sorted).collect())
+    }
+
+    /// `queries` checked (whole vectors, finite, k at least 1) and made
+    /// ready for scoring: unit length for cosine.
+    pub fn prepare_queries(&self, queries: &[f32], k: usize) -> Result<Vec<f32>> {
         if k == 0 {
             return Err(Error::invalid("k must be at least 1"));
         }
-        let nq = self.check_vectors(queries, "the queries")?;
-        let mut prepared = vec![0f32; queries.len()];
+        self.check_vectors(queries, "the queries")?;
+        let mut prepared = try_vec(queries.len())?;
+        prepared.resize(queries.len(), 0.0);
         for (q, out) in queries
             .chunks_exact(self.dim)
             .zip(prepared.chunks_exact_mut(self.dim))
         {
             self.prepare(q, out);
         }
+        Ok(prepared)
+    }
+
+    /// The best `k` of the rows `rows` for each query of `prepared` (from
+    /// [`Index::prepare_queries`]). A caller may split the rows, search the
+    /// parts on threads and [`TopK::merge`] the answers: the order is total,
+    /// so the merged answer is the one a single pass gives.
+    pub fn best_of_rows(&self, prepared: &[f32], k: usize, rows: Range<usize>) -> Vec<TopK> {
         let higher = self.metric.higher_is_better();
-        let mut best: Vec<TopK> = (0..nq).map(|_| TopK::new(k, higher)).collect();
-        let block = (BLOCK_BYTES / (self.dim * self.storage().bytes())).max(1);
         let queries: Vec<&[f32]> = prepared.chunks_exact(self.dim).collect();
+        let mut best: Vec<TopK> = queries.iter().map(|_| TopK::new(k, higher)).collect();
         let ids = &self.ids;
-        let mut start = 0;
-        while start < self.len() {
-            let end = (start + block).min(self.len());
+        self.for_each_score(&queries, rows, |q, r, score| best[q].push(ids[r], score));
+        best
+    }
+
+    /// Calls `f(query, row, score)` for every row of `rows` against every
+    /// one of the prepared `queries`, a cache-sized block of rows at a time
+    /// (each block is scored against every query while it is in cache),
+    /// queries in groups of `BATCH_QUERIES` (a row chunk, once loaded,
+    /// serves the group).
+    pub fn for_each_score(
+        &self,
+        queries: &[&[f32]],
+        rows: Range<usize>,
+        mut f: impl FnMut(usize, usize, f32),
+    ) {
+        let block = (BLOCK_BYTES / (self.dim * self.storage().bytes())).max(1);
+        let mut start = rows.start;
+        while start < rows.end {
+            let end = (start + block).min(rows.end);
             let mut groups = queries.chunks_exact(BATCH_QUERIES);
             let mut first = 0;
             for group in groups.by_ref() {
                 let qs: [&[f32]; BATCH_QUERIES] = group.try_into().unwrap();
-                self.score_rows(qs, start, end, &mut |q, r, score| {
-                    best[first + q].push(ids[r], score)
-                });
+                self.score_rows(qs, start, end, &mut |q, r, score| f(first + q, r, score));
                 first += BATCH_QUERIES;
             }
-            for (q, top) in groups.remainder().iter().zip(&mut best[first..]) {
-                self.score_rows([*q], start, end, &mut |_, r, score| top.push(ids[r], score));
+            for (i, q) in groups.remainder().iter().enumerate() {
+                self.score_rows([*q], start, end, &mut |_, r, score| f(first + i, r, score));
             }
             start = end;
         }
-        Ok(best.into_iter().map(TopK::into_sorted).collect())
     }
 
     /// Calls `f(query, row, score)` for rows `start..end` against each of
@@ -229,14 +268,71 @@ impl Index {
         f: &mut impl FnMut(usize, usize, f32),
     ) {
         match &self.rows {
-            Rows::F32(data) => self.scan(data, None, qs, start, end, f),
-            Rows::F16(data) => self.scan(data, None, qs, start, end, f),
-            Rows::I8 { values, scales } => self.scan(values, Some(scales), qs, start, end, f),
+            Rows::F32(data) => self.scan_widest(data, None, qs, start, end, f),
+            Rows::F16(data) => self.scan_widest(data, None, qs, start, end, f),
+            Rows::I8 { values, scales } => {
+                self.scan_widest(values, Some(scales), qs, start, end, f)
+            }
         }
     }
 
+    /// `scan` compiled for the SIMD level in use ([`super::simd`]): on
+    /// x86_64, copies of it built for AVX2 and AVX-512, chosen at run time.
     #[inline(always)]
-    fn scan<T: Element, const Q: usize>(
+    fn scan_widest<T: Element, const Q: usize>(
+        &self,
+        data: &[T],
+        scales: Option<&[f32]>,
+        qs: [&[f32]; Q],
+        start: usize,
+        end: usize,
+        f: &mut impl FnMut(usize, usize, f32),
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        match super::simd::level() {
+            // SAFETY: `level()` is only ever a level this CPU runs.
+            Level::Avx512 => return unsafe { self.scan_avx512(data, scales, qs, start, end, f) },
+            Level::Avx2 => return unsafe { self.scan_avx2(data, scales, qs, start, end, f) },
+            Level::Baseline => {}
+        }
+        // SAFETY: the portable kernel runs on every CPU of the target.
+        unsafe { self.scan::<T, Q, Portable>(data, scales, qs, start, end, f) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,f16c")]
+    fn scan_avx2<T: Element, const Q: usize>(
+        &self,
+        data: &[T],
+        scales: Option<&[f32]>,
+        qs: [&[f32]; Q],
+        start: usize,
+        end: usize,
+        f: &mut impl FnMut(usize, usize, f32),
+    ) {
+        // SAFETY: this runs with AVX2 and F16C (its caller checked the CPU).
+        unsafe { self.scan::<T, Q, Avx2>(data, scales, qs, start, end, f) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,f16c")]
+    fn scan_avx512<T: Element, const Q: usize>(
+        &self,
+        data: &[T],
+        scales: Option<&[f32]>,
+        qs: [&[f32]; Q],
+        start: usize,
+        end: usize,
+        f: &mut impl FnMut(usize, usize, f32),
+    ) {
+        // SAFETY: this runs with AVX2 and F16C (its caller checked the CPU).
+        unsafe { self.scan::<T, Q, Avx2>(data, scales, qs, start, end, f) }
+    }
+
+    /// # Safety
+    /// The CPU runs the kernel `K`'s instructions.
+    #[inline(always)]
+    unsafe fn scan<T: Element, const Q: usize, K: Kernel>(
         &self,
         data: &[T],
         scales: Option<&[f32]>,
@@ -269,15 +365,19 @@ impl Index {
                 } else {
                     Term::Product
                 };
-                if Q == 1 {
-                    blocks::<T, Q, SINGLE_ROWS>(row, qs, start, end, term, emit)
-                } else {
-                    blocks::<T, Q, BATCH_ROWS>(row, qs, start, end, term, emit)
+                // SAFETY: passed on from the caller.
+                unsafe {
+                    if Q == 1 {
+                        blocks::<T, Q, SINGLE_ROWS, K>(row, qs, start, end, term, emit)
+                    } else {
+                        blocks::<T, Q, BATCH_ROWS, K>(row, qs, start, end, term, emit)
+                    }
                 }
             }
         }
     }
 
+    #[inline(always)]
     fn finish(&self, raw: f32) -> f32 {
         match self.metric {
             Metric::Cosine => raw.clamp(-1.0, 1.0),
@@ -299,8 +399,11 @@ impl Index {
 
 /// `block` over rows `start..end`, R rows at a time (then one at a time),
 /// calling `emit(query, row, raw score)`.
+///
+/// # Safety
+/// The CPU runs the kernel `K`'s instructions.
 #[inline(always)]
-fn blocks<'a, T: Element + 'a, const Q: usize, const R: usize>(
+unsafe fn blocks<'a, T: Element + 'a, const Q: usize, const R: usize, K: Kernel>(
     row: impl Fn(usize) -> &'a [T],
     qs: [&[f32]; Q],
     start: usize,
@@ -310,7 +413,7 @@ fn blocks<'a, T: Element + 'a, const Q: usize, const R: usize>(
 ) {
     let mut r = start;
     while r + R <= end {
-        let scores = T::block::<Q, R>(qs, std::array::from_fn(|i| row(r + i)), term);
+        let scores = K::block::<T, Q, R>(qs, std::array::from_fn(|i| row(r + i)), term);
         for (qi, per_row) in scores.iter().enumerate() {
             for (i, &s) in per_row.iter().enumerate() {
                 emit(qi, r + i, s);
@@ -319,7 +422,7 @@ fn blocks<'a, T: Element + 'a, const Q: usize, const R: usize>(
         r += R;
     }
     for r in r..end {
-        let scores = T::block::<Q, 1>(qs, [row(r)], term);
+        let scores = K::block::<T, Q, 1>(qs, [row(r)], term);
         for (qi, s) in scores.iter().enumerate() {
             emit(qi, r, s[0]);
         }
@@ -355,21 +458,52 @@ fn quantize(row: &[f32], out: &mut Vec<i8>) -> f32 {
 /// Pairwise scores of every vector of `a` against every vector of `b`
 /// (row-major, `a`'s count rows of `b`'s count).
 pub fn similarity(a: &[f32], b: &[f32], dim: usize, metric: Metric) -> Result<Vec<f32>> {
+    let (index, queries) = similarity_parts(a, b, dim, metric)?;
+    let cells = queries.len() / dim * index.len();
+    let mut out = try_vec(cells)?;
+    out.resize(cells, 0.0);
+    index.similarity_rows(&queries, &mut out);
+    Ok(out)
+}
+
+/// What [`similarity`] computes with: `b` as an index and `a` prepared as
+/// queries, both checked, and the matrix's size too. (The native module
+/// fills the matrix a band of rows per thread, with
+/// [`Index::similarity_rows`].)
+pub fn similarity_parts(
+    a: &[f32],
+    b: &[f32],
+    dim: usize,
+    metric: Metric,
+) -> Result<(Index, Vec<f32>)> {
     let mut index = Index::new(dim as u32, metric, Storage::F32)?;
     let na = index.check_vectors(a, "the first batch")?;
     let nb = index.check_vectors(b, "the second batch")?;
-    let cells = na.checked_mul(nb).filter(|&c| c <= isize::MAX as usize / 4);
-    let mut out =
-        try_vec(cells.ok_or_else(|| Error::limit("the similarity matrix is too large"))?)?;
-    out.resize(na * nb, 0.0);
-    index.add(b, &vec![0; nb])?;
-    let mut q = vec![0f32; dim];
-    for (i, v) in a.chunks_exact(dim).enumerate() {
-        index.prepare(v, &mut q);
-        let row = &mut out[i * nb..][..nb];
-        index.score_rows([&q], 0, nb, &mut |_, r, s| row[r] = s + 0.0);
+    if na
+        .checked_mul(nb)
+        .filter(|&c| c <= isize::MAX as usize / 4)
+        .is_none()
+    {
+        return Err(Error::limit("the similarity matrix is too large"));
     }
-    Ok(out)
+    index.add(b, &vec![0; nb])?;
+    let queries = if na == 0 {
+        Vec::new()
+    } else {
+        index.prepare_queries(a, 1)?
+    };
+    Ok((index, queries))
+}
+
+impl Index {
+    /// Fills `out` (rows of `self.len()` scores) with the scores of each
+    /// prepared query against every row.
+    pub fn similarity_rows(&self, prepared: &[f32], out: &mut [f32]) {
+        let queries: Vec<&[f32]> = prepared.chunks_exact(self.dim).collect();
+        let n = self.len();
+        debug_assert_eq!(out.len(), queries.len() * n);
+        self.for_each_score(&queries, 0..n, |q, r, s| out[q * n + r] = s + 0.0);
+    }
 }
 
 fn check_shape(len: usize, dim: usize, what: &str) -> Result<()> {

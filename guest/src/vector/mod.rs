@@ -10,9 +10,10 @@
 pub mod format;
 pub mod index;
 pub mod kernels;
+pub mod simd;
 pub mod topk;
 
-pub use index::{similarity, Index, Storage};
+pub use index::{similarity, similarity_parts, Index, Storage};
 pub use kernels::{dot, norm, squared_l2};
 pub use topk::{top_k, Hit, TopK};
 

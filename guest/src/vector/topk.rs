@@ -100,6 +100,14 @@ impl TopK {
         }
     }
 
+    /// Adds the hits of `other` (the best k of other rows): the best k of
+    /// both, exactly what one pass over all the rows keeps.
+    pub fn merge(&mut self, other: TopK) {
+        for r in other.heap {
+            self.push(r.hit.id, r.hit.score);
+        }
+    }
+
     /// The hits, best first.
     pub fn into_sorted(self) -> Vec<Hit> {
         self.heap
@@ -158,7 +166,15 @@ mod tests {
             // Any input order gives the same answer.
             let mut shuffled = hits(&scores);
             shuffled.reverse();
-            prop_assert_eq!(top_k(shuffled, k, high), sorted);
+            prop_assert_eq!(top_k(shuffled.clone(), k, high), sorted.clone());
+            // Split anywhere, searched apart and merged: the same answer.
+            let cut = shuffled.len() / 3;
+            let mut left = TopK::new(k, high);
+            let mut right = TopK::new(k, high);
+            shuffled[..cut].iter().for_each(|h| left.push(h.id, h.score));
+            shuffled[cut..].iter().for_each(|h| right.push(h.id, h.score));
+            left.merge(right);
+            prop_assert_eq!(left.into_sorted(), sorted);
         }
     }
 }

@@ -703,13 +703,5 @@ fn wit_error(py: Python<'_>, e: types::Error, capability: &str) -> PyErr {
         C::Unverified => "unverified",
     };
     let position = e.position.map(|p| (p.offset, p.line, p.column));
-    let build = || -> PyResult<PyErr> {
-        let errs = py.import("oms_accel.errors")?;
-        let class = errs.getattr(capability)?;
-        let exc = errs
-            .getattr("from_code")?
-            .call1((code, e.message.as_str(), class, position))?;
-        Ok(PyErr::from_value(exc))
-    };
-    build().unwrap_or_else(|err| err)
+    crate::errors::from_code(py, code, &e.message, capability, position)
 }

@@ -2,15 +2,13 @@
 //! Vectors cross as raw little-endian f32 rows, ids as u64, both read in
 //! place from the caller's buffer when it is aligned (a copy otherwise).
 
-use std::borrow::Cow;
-
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use super::bindings::exports::oms::accel::vector::{Metric, Storage};
 use super::types::{Error, ErrorCode};
 use super::{WasmInstance, WasmResource};
-use crate::buffer::Input;
+use crate::buffer::{values, Input};
 use crate::errors;
 
 const ERROR: &str = "VectorError";
@@ -18,38 +16,6 @@ const INDEX: &str = "index";
 
 #[cfg(not(target_endian = "little"))]
 compile_error!("the vector wire format is little-endian, and so is every host this builds for");
-
-/// `bytes` as values of `T` (a plain number type): borrowed when aligned.
-fn values<'a, T: Copy + Default>(
-    py: Python<'_>,
-    bytes: &'a [u8],
-    what: &str,
-) -> PyResult<Cow<'a, [T]>> {
-    let size = std::mem::size_of::<T>();
-    if bytes.len() % size != 0 {
-        return Err(errors::argument_error(
-            py,
-            format!(
-                "{what}: {} bytes is not a whole number of {size}-byte values",
-                bytes.len()
-            ),
-        ));
-    }
-    let n = bytes.len() / size;
-    if bytes.as_ptr().align_offset(std::mem::align_of::<T>()) == 0 {
-        // SAFETY: aligned, `n * size` bytes long, and every bit pattern is a
-        // valid f32 or u64 (the only types this is used with).
-        return Ok(Cow::Borrowed(unsafe {
-            std::slice::from_raw_parts(bytes.as_ptr().cast::<T>(), n)
-        }));
-    }
-    let mut out = vec![T::default(); n];
-    // SAFETY: `out` holds exactly `bytes.len()` bytes; the regions are distinct.
-    unsafe {
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.as_mut_ptr().cast::<u8>(), bytes.len())
-    };
-    Ok(Cow::Owned(out))
-}
 
 fn metric(py: Python<'_>, name: &str) -> PyResult<Metric> {
     match name {

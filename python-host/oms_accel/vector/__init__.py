@@ -1,10 +1,14 @@
 """Exact similarity search over embeddings: cosine, dot product or Euclidean
 (L2) distance, top-k with ties broken by the smaller id.
 
-On the wasm backend the index is split into shards, one per thread, each in
-its own sandboxed component instance (simd128 kernels); a search runs on all
-shards at once and their best k are merged. The python backend does the same
-in the standard library. numpy is optional: without it, vectors are lists and
+On the native backend (the default where the native module loads) the
+index lives in this process and its scoring loop runs with the widest SIMD
+the CPU has (AVX-512, AVX2, SSE2 or NEON, chosen at run time), its rows
+split over threads. On the wasm backend, the sandboxed choice, the index is
+split into shards, one per thread, each in its own component instance
+(simd128 kernels); a search runs on all shards at once and their best k
+are merged. Both run the same index code: the same scores, bit for bit. The
+python backend does the same in the standard library. numpy is optional: without it, vectors are lists and
 results come back as lists; with it, numpy arrays go in without a Python loop
 and come back out::
 
@@ -13,7 +17,7 @@ and come back out::
     index.add(embeddings)               # (n, 384) array, list of lists, or a path
     ids, scores = index.search(query, k=10)
 
-Each backend is one file (`_wasm`, `_python`) implementing
+Each backend is one file (`_native`, `_wasm`, `_python`) implementing
 `_backend.VectorBackend`; the GPU (`_gpu`) is a strategy for batches on
 any of them.
 """
@@ -42,8 +46,8 @@ from . import _python as fallback
 from ._backend import Hits, VectorBackend
 from ._format import DType, Metric
 
-SUPPORTED_BACKENDS: tuple[backends.BackendName, ...] = ("wasm", "python")
-#: Shards (and threads) a wasm index uses by default: one per core, at most this.
+SUPPORTED_BACKENDS: tuple[backends.BackendName, ...] = ("native", "wasm", "python")
+#: Threads (and on wasm, shards) an index uses by default: one per core, at most this.
 MAX_DEFAULT_THREADS = 8
 #: Most shards one index may have (each is a component instance).
 MAX_THREADS = 256
@@ -67,6 +71,10 @@ def _backend(name: backends.BackendName, host: str | None) -> VectorBackend:
         from . import _wasm
 
         return _wasm.Backend(host or backends.wasm_host())
+    if name == "native":
+        from . import _native
+
+        return _native.Backend()
     return fallback.Backend()
 
 
@@ -96,13 +104,15 @@ class VectorIndex:
         dtype: how vectors are stored: ``"f32"`` exactly, ``"f16"`` (half the
             memory; values beyond 65504 are refused) or ``"i8"`` (a quarter,
             with one scale per vector). Queries are always f32.
-        backend: ``"wasm"`` or ``"python"``; default: ``OMS_ACCEL_BACKEND``,
+        backend: ``"native"``, ``"wasm"`` or ``"python"``; default: ``OMS_ACCEL_BACKEND``,
             else the best that loads; ``"wasm/<host>"`` also names the host.
         host: the wasm backend's host, ``"rust"`` or ``"wasmtime-py"`` (default:
             ``OMS_ACCEL_WASM_HOST``, else the best that loads).
-        threads: shards searched in parallel on the wasm backend (default: the
-            number of cores, at most 8).
-        limits: memory and time limits of each wasm shard.
+        threads: threads a search uses on the native backend, and shards
+            searched in parallel on the wasm backend (default: the number
+            of cores, at most 8).
+        limits: memory and time limits of each wasm shard (the native and
+            python backends run no sandbox).
         gpu: where batch searches run. None (default): on a GPU when the
             native module finds a real one (not a CPU renderer) and the batch
             is large enough to win; True: on the GPU whenever it can take the
@@ -338,7 +348,9 @@ def similarity(
     data = _backend(*_resolve(backend, host)).similarity(raw_a, raw_b, dim, metric, limits or Limits())
     np = _numpy()
     if np is not None:
-        return np.frombuffer(data, dtype="<f4").reshape(na, nb).astype(np.float32)
+        matrix = np.frombuffer(data, dtype="<f4").reshape(na, nb)
+        # A bytearray (the native backend's) is the caller's already, and writable.
+        return matrix if isinstance(data, bytearray) else matrix.astype(np.float32)
     values = fallback.floats(data)
     return [list(values[i * nb : (i + 1) * nb]) for i in range(na)]
 

@@ -37,6 +37,6 @@ class VectorBackend(Protocol):
         """An index from the `count` records of a file already checked (`_format.parse_file`)."""
         ...
 
-    def similarity(self, a: Buffer, b: Buffer, dim: int, metric: Metric, limits: Limits) -> bytes:
+    def similarity(self, a: Buffer, b: Buffer, dim: int, metric: Metric, limits: Limits) -> bytes | bytearray:
         """The (rows of a) x (rows of b) matrix of scores as raw little-endian f32."""
         ...

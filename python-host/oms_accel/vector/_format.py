@@ -67,6 +67,11 @@ def parse_file(data: bytes | memoryview) -> tuple[int, Metric, DType, int, memor
     return (*parse_header(MAGIC + fields[8:], len(records)), records)
 
 
+def pack_ids(ids: list[int]) -> bytes:
+    """Ids as they cross to a backend: little-endian u64, one after another."""
+    return struct.pack(f"<{len(ids)}Q", *ids)
+
+
 def record_len(dim: int, dtype: DType) -> int:
     return 8 + (4 if dtype == "i8" else 0) + dim * _ELEMENT_BYTES[dtype]
 

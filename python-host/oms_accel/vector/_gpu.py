@@ -108,6 +108,10 @@ class Matrix:
             fields.append(("scale", "<f4"))
         fields.append(("row", {"f32": "<f4", "f16": "<f2", "i8": "i1"}[dtype], (dim,)))
         table = np.frombuffer(records, dtype=np.dtype(fields))
+        # In id order: the shader breaks a tie by the smaller row, which is
+        # then the smaller id, as on every backend (records come in the
+        # order rows were added, or shard by shard).
+        table = table[np.argsort(table["id"], kind="stable")]
         rows = table["row"].astype(np.float32)
         if dtype == "i8":
             rows *= table["scale"][:, None]

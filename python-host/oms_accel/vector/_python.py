@@ -28,7 +28,7 @@ def to_f32(x: float) -> float:
     return struct.unpack("<f", struct.pack("<f", x))[0]  # type: ignore[no-any-return]
 
 
-def floats(raw: bytes | memoryview) -> array[float]:
+def floats(raw: bytes | bytearray | memoryview) -> array[float]:
     """Raw little-endian f32 as an array."""
     values = array("f")
     values.frombytes(raw)

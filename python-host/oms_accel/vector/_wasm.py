@@ -92,7 +92,7 @@ class Index:
             if take:
                 parts.append((s, start, start + take))
                 start += take
-        id_bytes = struct.pack(f"<{n}Q", *ids)
+        id_bytes = fmt.pack_ids(ids)
         by_shard = {id(s): (a, b) for s, a, b in parts}
 
         def add(s: _Shard) -> None:

@@ -1,0 +1,358 @@
+//! Vector search on the CPU, natively: the `native` backend of
+//! `oms_accel.vector`.
+//!
+//! The index is the guest's own (`oms_accel_guest::vector::Index`): the same
+//! storage, file format, arithmetic and ties as the component, its scoring
+//! loop run with the widest SIMD this CPU has (`vector::simd`: AVX2 and
+//! AVX-512 chosen at run time on x86_64), scores bit-identical to the
+//! component's. What this file adds is threads: rows are split over them,
+//! each keeps its own best k, merged after (ties go to the smaller id, a
+//! total order, so the merge is exact). The GIL is released while anything
+//! is scored, and the inputs are read in place from the caller's buffers
+//! (numpy arrays included).
+
+use std::ops::Range;
+use std::sync::{Arc, Mutex, RwLock};
+
+use oms_accel_guest::vector::simd::{level, set_level, Level};
+use oms_accel_guest::vector::{similarity_parts, Index, Metric, Storage, TopK};
+use oms_accel_guest::{Error, ErrorCode};
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes};
+
+use crate::buffer::{values, Input};
+use crate::errors;
+
+/// Rows' bytes (times queries) below which another thread costs more than it saves.
+const MIN_BYTES_PER_THREAD: usize = 1 << 20;
+
+/// How many threads `work` bytes of scoring deserve, at most `threads`.
+fn parts_for(work: usize, threads: usize) -> usize {
+    (work / MIN_BYTES_PER_THREAD).clamp(1, threads.max(1))
+}
+
+/// `0..n` cut into `parts` ranges of nearly equal length.
+fn split(n: usize, parts: usize) -> Vec<Range<usize>> {
+    (0..parts)
+        .map(|i| n * i / parts..n * (i + 1) / parts)
+        .collect()
+}
+
+fn take<J>(job: &Mutex<Option<J>>) -> Option<J> {
+    job.lock().unwrap_or_else(|p| p.into_inner()).take()
+}
+
+/// Runs `jobs` on scoped threads (the first on this one) and returns their
+/// results in order. A thread that cannot be started runs its job here.
+fn run_all<T: Send>(jobs: Vec<impl FnOnce() -> T + Send>) -> Vec<T> {
+    std::thread::scope(|scope| {
+        let mut jobs = jobs.into_iter();
+        let Some(first) = jobs.next() else {
+            return Vec::new();
+        };
+        let spawned: Vec<_> = jobs
+            .map(|job| {
+                // Shared, so that the job is still here when the thread is not.
+                let job = Arc::new(Mutex::new(Some(job)));
+                let theirs = Arc::clone(&job);
+                let started = std::thread::Builder::new()
+                    .name("oms-accel-vector".into())
+                    .spawn_scoped(scope, move || take(&theirs).map(|j| j()));
+                (started, job)
+            })
+            .collect();
+        let mut out = vec![first()];
+        for (started, job) in spawned {
+            let done = match started {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(_) => None,
+            };
+            out.push(done.unwrap_or_else(|| take(&job).expect("a job runs once")()));
+        }
+        out
+    })
+}
+
+/// The best `k` for each prepared query over all rows, rows split over threads.
+fn search(index: &Index, prepared: &[f32], k: usize, threads: usize) -> Vec<TopK> {
+    let queries = prepared.len() / index.dim().max(1);
+    let row_bytes = index.dim() * storage_bytes(index.storage());
+    let parts =
+        parts_for(index.len() * row_bytes * queries.max(1), threads).min(index.len().max(1));
+    let jobs: Vec<_> = split(index.len(), parts)
+        .into_iter()
+        .map(|rows| move || index.best_of_rows(prepared, k, rows))
+        .collect();
+    let mut results = run_all(jobs).into_iter();
+    let mut best = results.next().unwrap_or_default();
+    for part in results {
+        for (mine, theirs) in best.iter_mut().zip(part) {
+            mine.merge(theirs);
+        }
+    }
+    best
+}
+
+fn storage_bytes(s: Storage) -> usize {
+    match s {
+        Storage::F32 => 4,
+        Storage::F16 => 2,
+        Storage::I8 => 1,
+    }
+}
+
+fn metric(py: Python<'_>, name: &str) -> PyResult<Metric> {
+    match name {
+        "cosine" => Ok(Metric::Cosine),
+        "dot" => Ok(Metric::Dot),
+        "l2" => Ok(Metric::L2),
+        other => Err(errors::argument_error(
+            py,
+            format!("unknown metric {other:?}: expected cosine, dot or l2"),
+        )),
+    }
+}
+
+fn storage(py: Python<'_>, name: &str) -> PyResult<Storage> {
+    match name {
+        "f32" => Ok(Storage::F32),
+        "f16" => Ok(Storage::F16),
+        "i8" => Ok(Storage::I8),
+        other => Err(errors::argument_error(
+            py,
+            format!("unknown dtype {other:?}: expected f32, f16 or i8"),
+        )),
+    }
+}
+
+/// A guest error as the package's exception (`VectorError` for a damaged file).
+fn vector_error(py: Python<'_>, e: Error) -> PyErr {
+    errors::guest_error(py, e, "VectorError")
+}
+
+/// An exact vector index in this process's memory, searched with the
+/// widest SIMD the CPU has, on `threads` threads.
+#[pyclass(frozen, module = "oms_accel._native")]
+pub struct NativeIndex {
+    index: RwLock<Index>,
+    threads: usize,
+}
+
+impl NativeIndex {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Index> {
+        // A panic while holding the lock leaves the index as it was (add is
+        // all or nothing), so a poisoned lock is still a usable index.
+        self.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[pymethods]
+impl NativeIndex {
+    /// An empty index of `dimension`, `metric` ("cosine", "dot", "l2") and
+    /// `dtype` ("f32", "f16", "i8").
+    #[new]
+    fn new(
+        py: Python<'_>,
+        dimension: u32,
+        metric_name: &str,
+        dtype: &str,
+        threads: usize,
+    ) -> PyResult<Self> {
+        let index = Index::new(dimension, metric(py, metric_name)?, storage(py, dtype)?)
+            .map_err(|e| vector_error(py, e))?;
+        Ok(NativeIndex {
+            index: RwLock::new(index),
+            threads,
+        })
+    }
+
+    /// The index in an index file's bytes, every field checked.
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: Input<'_>, threads: usize) -> PyResult<Self> {
+        let bytes = data.as_slice();
+        let index = py
+            .detach(|| Index::from_bytes(bytes))
+            .map_err(|e| vector_error(py, e))?;
+        Ok(NativeIndex {
+            index: RwLock::new(index),
+            threads,
+        })
+    }
+
+    fn __len__(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Adds rows of little-endian f32 under u64 ids: all or nothing.
+    fn add(&self, py: Python<'_>, vectors: Input<'_>, ids: Input<'_>) -> PyResult<()> {
+        let v = values::<f32>(py, vectors.as_slice(), "the vectors")?;
+        let i = values::<u64>(py, ids.as_slice(), "the ids")?;
+        py.detach(|| {
+            let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
+            let added = index.add(&v, &i);
+            // The rows' old buffer, freed as they grew, goes back now.
+            give_back_freed_memory();
+            added
+        })
+        .map_err(|e| vector_error(py, e))
+    }
+
+    /// The best `k` hits of each query (rows of little-endian f32), best
+    /// first: a list per query of `(id, score)`.
+    fn search(
+        &self,
+        py: Python<'_>,
+        queries: Input<'_>,
+        k: usize,
+    ) -> PyResult<Vec<Vec<(u64, f32)>>> {
+        let q = values::<f32>(py, queries.as_slice(), "the queries")?;
+        let threads = self.threads;
+        let best = py
+            .detach(|| {
+                let index = self.read();
+                let prepared = index.prepare_queries(&q, k)?;
+                Ok(search(&index, &prepared, k, threads))
+            })
+            .map_err(|e| vector_error(py, e))?;
+        Ok(best
+            .into_iter()
+            .map(|b| {
+                b.into_sorted()
+                    .into_iter()
+                    .map(|h| (h.id, h.score))
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// The records of the index file (without its header).
+    fn records<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        let file = py.detach(|| self.read().to_bytes());
+        PyBytes::new(py, &file[oms_accel_guest::vector::format::HEADER_LEN..])
+    }
+}
+
+impl Drop for NativeIndex {
+    fn drop(&mut self) {
+        let rows = std::mem::replace(
+            self.index.get_mut().unwrap_or_else(|p| p.into_inner()),
+            Index::new(1, Metric::Dot, Storage::F32).expect("a valid empty index"),
+        );
+        drop(rows);
+        give_back_freed_memory();
+    }
+}
+
+/// Returns the memory mimalloc holds freed to the system. It keeps freed
+/// pages for reuse (which is why the module uses it: per-call buffers cost
+/// no page faults), but an index's rows are hundreds of MB that must come
+/// back when it is dropped, and the buffers left behind as rows grow must
+/// not count against it.
+fn give_back_freed_memory() {
+    // SAFETY: mi_collect only walks mimalloc's own structures; it is safe
+    // from any thread at any time.
+    unsafe { libmimalloc_sys::mi_collect(true) }
+}
+
+/// Scores of every row of `a` against every row of `b` (little-endian f32
+/// rows of `dimension`), row-major, written straight into the bytearray
+/// returned (numpy wraps it without a copy). Bands of `a`'s rows go to
+/// threads.
+#[pyfunction]
+pub fn native_similarity<'py>(
+    py: Python<'py>,
+    a: Input<'py>,
+    b: Input<'py>,
+    dimension: u32,
+    metric_name: &str,
+    threads: usize,
+) -> PyResult<Bound<'py, PyByteArray>> {
+    let m = metric(py, metric_name)?;
+    let a = values::<f32>(py, a.as_slice(), "the first batch")?;
+    let b = values::<f32>(py, b.as_slice(), "the second batch")?;
+    let (index, queries) = py
+        .detach(|| similarity_parts(&a, &b, dimension as usize, m))
+        .map_err(|e| vector_error(py, e))?;
+    let (dim, nb) = (dimension as usize, index.len());
+    let na = queries.len() / dim;
+    let bytes = na
+        .checked_mul(nb)
+        .and_then(|c| c.checked_mul(4))
+        .filter(|&n| n <= isize::MAX as usize)
+        .ok_or_else(|| {
+            vector_error(
+                py,
+                Error::new(
+                    ErrorCode::LimitExceeded,
+                    "the similarity matrix is too large",
+                ),
+            )
+        })?;
+    PyByteArray::new_with(py, bytes, |raw| {
+        // SAFETY: the bytearray's buffer is fresh, `bytes` long and suitably
+        // aligned for f32 (CPython allocates it with malloc); f32 has no
+        // invalid bit patterns.
+        let out =
+            unsafe { std::slice::from_raw_parts_mut(raw.as_mut_ptr().cast::<f32>(), na * nb) };
+        py.detach(|| {
+            let parts = parts_for(na * nb * dim * 4, threads).min(na.max(1));
+            let bands = split(na, parts);
+            let mut rest = &mut out[..];
+            let jobs: Vec<_> = bands
+                .into_iter()
+                .map(|band| {
+                    let (mine, tail) = std::mem::take(&mut rest).split_at_mut(band.len() * nb);
+                    rest = tail;
+                    let q = &queries[band.start * dim..band.end * dim];
+                    let index = &index;
+                    move || index.similarity_rows(q, mine)
+                })
+                .collect();
+            run_all(jobs);
+        });
+        Ok(())
+    })
+}
+
+/// The instruction set the kernels use, by name ("avx512", "avx2", "sse2",
+/// "neon"); with `wanted`, first switch to that one (or the widest this CPU
+/// runs below it): every level gives the same scores, so this is for tests
+/// and benchmarks.
+#[pyfunction]
+#[pyo3(signature = (wanted=None))]
+pub fn native_simd(py: Python<'_>, wanted: Option<&str>) -> PyResult<&'static str> {
+    if let Some(name) = wanted {
+        let level = Level::ALL
+            .into_iter()
+            .find(|l| l.name() == name)
+            .ok_or_else(|| errors::argument_error(py, format!("unknown SIMD level {name:?}")))?;
+        set_level(level);
+    }
+    Ok(level().name())
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<NativeIndex>()?;
+    m.add_function(wrap_pyfunction!(native_similarity, m)?)?;
+    m.add_function(wrap_pyfunction!(native_simd, m)?)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_cover_everything_once() {
+        for n in [0, 1, 7, 100] {
+            for parts in 1..5 {
+                let ranges = split(n, parts);
+                assert_eq!(ranges.len(), parts);
+                assert_eq!(ranges.iter().map(|r| r.len()).sum::<usize>(), n);
+                assert!(ranges.windows(2).all(|w| w[0].end == w[1].start));
+            }
+        }
+    }
+}

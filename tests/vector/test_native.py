@@ -1,0 +1,160 @@
+"""The native backend: the default where the module loads, the component's
+own scores bit for bit at every SIMD level and thread count, and memory
+that comes back."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from oms_accel import VectorIndex, backends, similarity
+from oms_accel.vector import SUPPORTED_BACKENDS
+
+from ..conftest import WASM_HOSTS
+
+pytestmark = pytest.mark.skipif("native" not in backends.loaded(SUPPORTED_BACKENDS), reason="the native module is not built")
+
+DTYPES = ["f32", "f16", "i8"]
+METRICS = ["cosine", "dot", "l2"]
+
+
+@pytest.fixture
+def levels() -> Iterator[list[str]]:
+    """Every SIMD level this CPU runs (narrowest first); the widest is restored after."""
+    from oms_accel import _native
+
+    widest = _native.native_simd("avx512")
+    runs = []
+    for name in ("sse2", "neon", "avx2", "avx512"):
+        try:
+            if _native.native_simd(name) == name:
+                runs.append(name)
+        except Exception:  # not a level of this architecture
+            pass
+    yield runs
+    _native.native_simd(widest)
+
+
+def data(n: int, dim: int, seed: int = 3) -> np.ndarray:
+    m = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+    if n > 9:
+        m[5] = 0.0  # a zero vector
+        m[9] = m[2]  # a duplicate: a tie
+    return m
+
+
+def results(index: VectorIndex, queries: np.ndarray, k: int) -> list[tuple[list[int], bytes]]:
+    """Ids and the scores' exact bits, single searches and a batch."""
+    out = [index.search(q, k) for q in queries[:3]] + index.search_batch(queries, k)
+    return [(list(ids), np.asarray(scores, dtype=np.float32).tobytes()) for ids, scores in out]
+
+
+def test_native_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(backends.ENV_VAR, raising=False)
+    assert VectorIndex(8).backend == "native"
+
+
+@pytest.mark.parametrize("dim", [37, 384])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("metric", METRICS)
+def test_scores_are_the_components_bit_for_bit(metric: str, dtype: str, dim: int, levels: list[str]) -> None:
+    from oms_accel import _native
+
+    m, queries = data(700, dim), data(10, dim, seed=4)
+    wasm = VectorIndex(dim, metric, dtype, "wasm", threads=2)  # type: ignore[arg-type]
+    wasm.add(m)
+    want = results(wasm, queries, 20)
+    for level in levels:
+        assert _native.native_simd(level) == level
+        for threads in (1, 3):
+            native = VectorIndex(dim, metric, dtype, "native", threads=threads)  # type: ignore[arg-type]
+            native.add(m)
+            assert results(native, queries, 20) == want, (level, threads)
+
+
+def test_threads_split_the_rows_and_merge_exactly() -> None:
+    # Big enough (3 MB of rows) that a search uses every thread it is given.
+    m, queries = data(2000, 384), data(6, 384, seed=8)
+    answers = []
+    for threads in (1, 2, 5):
+        index = VectorIndex(384, "dot", backend="native", threads=threads)
+        index.add(m)
+        answers.append(results(index, queries, 50))
+    assert answers[0] == answers[1] == answers[2]
+
+
+def test_similarity_matches_the_component_and_is_writable(levels: list[str]) -> None:
+    from oms_accel import _native
+
+    a, b = data(70, 40, seed=1), data(300, 40, seed=2)
+    for metric in METRICS:
+        want = similarity(a, b, metric, backend="wasm")  # type: ignore[arg-type]
+        for level in levels:
+            _native.native_simd(level)
+            got = similarity(a, b, metric, backend="native")  # type: ignore[arg-type]
+            assert got.dtype == np.float32 and got.shape == (70, 300) and got.flags.writeable
+            assert got.tobytes() == want.tobytes(), (metric, level)
+
+
+def test_searches_run_in_parallel_threads() -> None:
+    """The GIL is released: searches from several Python threads at once
+    give what they give one at a time."""
+    m, queries = data(3000, 64), data(16, 64, seed=6)
+    index = VectorIndex(64, "cosine", backend="native", threads=1)
+    index.add(m)
+    want = [index.search(q, 5) for q in queries]
+    got: dict[int, object] = {}
+
+    def run(i: int) -> None:
+        got[i] = index.search(queries[i], 5)
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(len(queries))]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    for i, (ids, scores) in enumerate(want):
+        g_ids, g_scores = got[i]  # type: ignore[misc]
+        assert list(g_ids) == list(ids) and g_scores.tobytes() == scores.tobytes()
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "sched_getaffinity"), reason="reads /proc (Linux)")
+def test_memory_is_the_vectors_and_comes_back() -> None:
+    n, dim = 200_000, 384
+    vectors = np.random.default_rng(0).standard_normal((n, dim), dtype=np.float32)
+    gc.collect()
+    before = _rss()
+    index = VectorIndex(dim, "cosine", backend="native")
+    for part in np.array_split(vectors, 4):  # added in parts, as a service would
+        index.add(part)
+    index.search(vectors[0], 10)
+    held = _rss() - before
+    assert held <= 1.3 * vectors.nbytes + (64 << 20), f"{held >> 20} MiB held for {vectors.nbytes >> 20} MiB of vectors"
+    del index
+    gc.collect()
+    assert _rss() - before <= 64 << 20, f"{(_rss() - before) >> 20} MiB still held after del"
+
+
+def test_a_saved_index_loads_on_every_backend(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "native.index"
+    m, queries = data(300, 24), data(4, 24, seed=9)
+    native = VectorIndex(24, "l2", "i8", "native")
+    native.add(m, ids=np.arange(300) * 7)
+    native.save(path)
+    want = results(native, queries, 10)
+    for backend in ["native", *(f"wasm/{h}" for h in WASM_HOSTS)]:
+        loaded = VectorIndex.load(path, backend)
+        assert len(loaded) == 300 and results(loaded, queries, 10) == want, backend
+    py = VectorIndex.load(path, "python")
+    assert [ids for ids, _ in results(py, queries, 10)] == [ids for ids, _ in want]
