@@ -1,6 +1,12 @@
 """Vector search benchmark: each backend beside numpy, in one run.
 
-100k x 384 f32 rows (random, seeded), top-10 cosine:
+100k x 384 f32 rows (random, seeded; ``--rows 1000000`` for a million),
+top-10 cosine:
+0. The native backend (the default) beside its peers: numpy, faiss-cpu
+   (``IndexFlatIP``, and its scalar quantizer for f16 and 8 bits), usearch's
+   exact search and simsimd's ``cdist``: one query, a batch of 64, f16 and
+   i8 storage (with their recall@10 against exact f32), ``similarity()``
+   of 64 x 16k, and add throughput.
 1. One query: numpy is ``m @ q`` on pre-normalized rows plus ``argpartition``
    (and the sort of the 10); oms-accel is ``VectorIndex.search``.
 2. A batch of 64 queries: ``search_batch`` against 64 single searches, and
@@ -19,6 +25,7 @@ Usage: python benches/vector_bench.py [--rows N] [--dim D] [--repeat N] [--check
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import tempfile
@@ -29,7 +36,7 @@ import numpy as np
 from _targets import HOSTS, Targets, best, guest_native
 
 import oms_accel.vector
-from oms_accel import VectorIndex, backends, gpu_adapter
+from oms_accel import VectorIndex, backends, gpu_adapter, similarity
 from oms_accel.vector._gpu import is_real_gpu
 
 BACKENDS = backends.loaded(oms_accel.vector.SUPPORTED_BACKENDS)
@@ -50,12 +57,89 @@ def numpy_batch(mn: np.ndarray, qs: np.ndarray) -> list[np.ndarray]:
     return [top[np.argsort(-s[top[:, j], j], kind="stable"), j] for j in range(qs.shape[0])]
 
 
+def top_ids(scores: np.ndarray) -> np.ndarray:
+    """The K best of one row of scores (higher first), ties to the smaller id."""
+    top = np.argpartition(-scores, K)[:K]
+    return top[np.lexsort((top, -scores[top]))]
+
+
+def recall(got: list[Any], want: list[np.ndarray]) -> float:
+    """Recall@K of `got` (one (ids, scores) per query) against exact ids."""
+    return float(np.mean([len(set(g[0].tolist()) & set(w.tolist())) / K for g, w in zip(got, want, strict=True)]))
+
+
+def peer(name: str) -> Any:
+    """The peer module `name`, or None (reported) where it is not installed."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        print(f"{name} is not installed: not measured")
+        return None
+
+
+def native_and_peers(m: np.ndarray, queries: np.ndarray, repeat: int) -> tuple[dict[str, float], dict[str, float]]:
+    """The native backend and its peers: {row: seconds per query (add: per
+    vector)} and {dtype: recall@K against exact f32}."""
+    rows: dict[str, float] = {}
+    recalls: dict[str, float] = {}
+    mn = m / np.linalg.norm(m, axis=1, keepdims=True)
+    qn = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    exact = [top_ids(mn @ q) for q in qn]
+    for dtype in ("f32", "f16", "i8"):
+        index = VectorIndex(m.shape[1], "cosine", dtype, backend="native")  # type: ignore[arg-type]
+        t0 = time.perf_counter()
+        index.add(m)
+        rows[f"native {dtype} add (per vector)"] = (time.perf_counter() - t0) / len(m)
+        rows[f"native {dtype} search"] = best(lambda index=index: index.search(queries[0], K), repeat)[0]
+        t, got = best(lambda index=index: index.search_batch(queries, K), 3)
+        rows[f"native {dtype} batch{BATCH}"] = t / BATCH
+        recalls[dtype] = recall(got, exact)
+        del index
+    b = m[:16_000]
+    rows[f"native similarity {BATCH}x{len(b)}"] = best(lambda: similarity(queries, b), repeat)[0]
+    faiss = peer("faiss")
+    if faiss is not None:
+        flat = faiss.IndexFlatIP(m.shape[1])
+        flat.add(mn)
+        rows["faiss flat search"] = best(lambda: flat.search(qn[:1], K), repeat)[0]
+        rows[f"faiss flat batch{BATCH}"] = best(lambda: flat.search(qn, K), 3)[0] / BATCH
+        for name, kind in (("f16", faiss.ScalarQuantizer.QT_fp16), ("sq8", faiss.ScalarQuantizer.QT_8bit)):
+            sq = faiss.IndexScalarQuantizer(m.shape[1], kind, faiss.METRIC_INNER_PRODUCT)
+            sq.train(mn)
+            sq.add(mn)
+            rows[f"faiss {name} search"] = best(lambda sq=sq: sq.search(qn[:1], K), repeat)[0]
+            del sq
+        del flat
+    usearch = peer("usearch.index")
+    if usearch is not None:
+        ip = usearch.MetricKind.IP
+        rows["usearch exact search"] = best(lambda: usearch.search(mn, qn[0], K, ip, exact=True), repeat)[0]
+        rows[f"usearch exact batch{BATCH}"] = best(lambda: usearch.search(mn, qn, K, ip, exact=True), 3)[0] / BATCH
+    simsimd = peer("simsimd")
+    if simsimd is not None:
+        m16, q16 = mn.astype(np.float16), qn[:1].astype(np.float16)
+        try:
+            rows["simsimd search"] = best(
+                lambda: top_ids(np.asarray(simsimd.cdist(qn[:1], mn, metric="inner", dtype="float32"))[0]), repeat
+            )[0]
+            rows["simsimd f16 search"] = best(
+                lambda: top_ids(np.asarray(simsimd.cdist(q16, m16, metric="inner", dtype="float16"))[0]), repeat
+            )[0]
+        except TypeError as e:  # seen with simsimd 6.5.16 after faiss and usearch ran in the process
+            print(f"simsimd failed, not measured: {e}")
+    # numpy's `similarity`: the same work, normalizing both sides.
+    unit = lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)  # noqa: E731
+    rows[f"numpy similarity {BATCH}x{len(b)}"] = best(lambda: unit(queries) @ unit(b).T, repeat)[0]
+    return rows, recalls
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--native-only", action="store_true", help="only the native backend and its peers (for 1M rows)")
     args = ap.parse_args()
     rng = np.random.default_rng(7)
     m = rng.standard_normal((args.rows, args.dim), dtype=np.float32)
@@ -67,9 +151,14 @@ def main() -> int:
     def same_ids(got: Any, want: np.ndarray, what: str) -> None:
         assert list(got) == list(want), f"{what}: {list(got)} != {list(want)}"
 
+    recalls: dict[str, float] = {}
+    if "native" in BACKENDS:
+        native_rows, recalls = native_and_peers(m, queries, args.repeat)
+        rows.update(native_rows)
+
     # oms-accel first: numpy's BLAS threads spin for a while after each call,
     # which would steal the cores from whatever runs next.
-    for host in HOSTS if "wasm" in BACKENDS else []:
+    for host in HOSTS if "wasm" in BACKENDS and not args.native_only else []:
         wasm = f"wasm/{host}"
         for threads in sorted({1, cores}):
             index = VectorIndex(args.dim, "cosine", backend=wasm, threads=threads)
@@ -84,13 +173,14 @@ def main() -> int:
             del index
     # The component's own search compiled natively, on the same rows, with
     # as many shards (threads) as the wasm rows above.
-    with tempfile.TemporaryDirectory() as d:
-        paths = [os.path.join(d, name) for name in ("rows.f32", "queries.f32")]
-        m.astype("<f4").tofile(paths[0])
-        queries.astype("<f4").tofile(paths[1])
-        native = guest_native("vector", *paths, args.dim, K, cores, args.repeat)
-        rows[f"guest native search, {cores} thr"] = native["one_query"]
-        rows[f"guest native batch{BATCH}, {cores} thr"] = native["batch"] / BATCH
+    if not args.native_only:
+        with tempfile.TemporaryDirectory() as d:
+            paths = [os.path.join(d, name) for name in ("rows.f32", "queries.f32")]
+            m.astype("<f4").tofile(paths[0])
+            queries.astype("<f4").tofile(paths[1])
+            native = guest_native("vector", *paths, args.dim, K, cores, args.repeat)
+            rows[f"guest native search, {cores} thr"] = native["one_query"]
+            rows[f"guest native batch{BATCH}, {cores} thr"] = native["batch"] / BATCH
     # The GPU path only on a real GPU: a CPU renderer (lavapipe) is for tests.
     if is_real_gpu():
         index = VectorIndex(args.dim, "cosine", gpu=True)
@@ -103,7 +193,7 @@ def main() -> int:
         del index
     else:
         print(f"GPU path not measured: the adapter is {gpu_adapter()}, not a real GPU")
-    if "python" in BACKENDS:
+    if "python" in BACKENDS and not args.native_only:
         index = VectorIndex(args.dim, "cosine", backend="python")
         index.add(m)
         t0 = time.perf_counter()
@@ -129,9 +219,23 @@ def main() -> int:
             print(f"{name:<36} {t * 1e6:>8.2f}u")
         else:
             print(f"{name:<36} {t * 1e3:>9.3f} {numpy_t / t:>14.3g}x")
+    for dtype, r in recalls.items():
+        print(f"recall@{K} of native {dtype}: {r:.4f}")
     if not args.check:
         return 0
     target = Targets()
+    if "native f32 search" in rows:
+        one = numpy_t / rows["native f32 search"]
+        target(one >= 1.1, f"native one query {one:.2f}x numpy (target 1.1x)")
+        batch = rows[f"numpy batch{BATCH}"] / rows[f"native f32 batch{BATCH}"]
+        target(batch >= 1.0, f"native batch of {BATCH} {batch:.2f}x numpy (target 1x)")
+        for dtype, floor in (("f16", 0.99), ("i8", 0.97)):
+            speed = numpy_t / rows[f"native {dtype} search"]
+            target(speed >= 1.5, f"native {dtype} one query {speed:.2f}x numpy's f32 (target 1.5x)")
+            target(recalls[dtype] >= floor, f"native {dtype} recall@{K} {recalls[dtype]:.4f} (target {floor})")
+        sim = next(name for name in rows if name.startswith("native similarity"))
+        ratio = rows[sim.replace("native", "numpy")] / rows[sim]
+        target(ratio >= 1.0, f"native similarity() {ratio:.2f}x numpy (target 1x)")
     wasm = f"wasm/{HOSTS[0]}" if HOSTS else "wasm"
     single = rows.get(f"{wasm} search, {cores} thr")
     rust, native = rows.get(f"wasm/rust search, {cores} thr"), rows.get(f"guest native batch{BATCH}, {cores} thr")

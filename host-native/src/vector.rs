@@ -258,8 +258,10 @@ fn give_back_freed_memory() {
 
 /// Scores of every row of `a` against every row of `b` (little-endian f32
 /// rows of `dimension`), row-major, written straight into the bytearray
-/// returned (numpy wraps it without a copy). Bands of `a`'s rows go to
-/// threads.
+/// returned (numpy wraps it without a copy). `b`'s rows are split over
+/// threads, each preparing its part (unit length, for cosine) and scoring
+/// every row of `a` against it: with a few queries and many rows, as
+/// `similarity` is mostly called, that parallelizes the preparation too.
 #[pyfunction]
 pub fn native_similarity<'py>(
     py: Python<'py>,
@@ -270,51 +272,70 @@ pub fn native_similarity<'py>(
     threads: usize,
 ) -> PyResult<Bound<'py, PyByteArray>> {
     let m = metric(py, metric_name)?;
+    Index::new(dimension, m, Storage::F32).map_err(|e| vector_error(py, e))?; // the dimension's range
     let a = values::<f32>(py, a.as_slice(), "the first batch")?;
     let b = values::<f32>(py, b.as_slice(), "the second batch")?;
-    let (index, queries) = py
-        .detach(|| similarity_parts(&a, &b, dimension as usize, m))
-        .map_err(|e| vector_error(py, e))?;
-    let (dim, nb) = (dimension as usize, index.len());
-    let na = queries.len() / dim;
+    let dim = dimension as usize;
+    let (na, nb) = (a.len() / dim, b.len() / dim);
+    let too_large = || {
+        let e = Error::new(
+            ErrorCode::LimitExceeded,
+            "the similarity matrix is too large",
+        );
+        vector_error(py, e)
+    };
     let bytes = na
         .checked_mul(nb)
         .and_then(|c| c.checked_mul(4))
         .filter(|&n| n <= isize::MAX as usize)
-        .ok_or_else(|| {
-            vector_error(
-                py,
-                Error::new(
-                    ErrorCode::LimitExceeded,
-                    "the similarity matrix is too large",
-                ),
-            )
-        })?;
+        .ok_or_else(too_large)?;
     PyByteArray::new_with(py, bytes, |raw| {
-        // SAFETY: the bytearray's buffer is fresh, `bytes` long and suitably
-        // aligned for f32 (CPython allocates it with malloc); f32 has no
-        // invalid bit patterns.
-        let out =
-            unsafe { std::slice::from_raw_parts_mut(raw.as_mut_ptr().cast::<f32>(), na * nb) };
-        py.detach(|| {
-            let parts = parts_for(na * nb * dim * 4, threads).min(na.max(1));
-            let bands = split(na, parts);
-            let mut rest = &mut out[..];
-            let jobs: Vec<_> = bands
+        let out = Cells(raw.as_mut_ptr().cast::<f32>());
+        let failed = py.detach(|| {
+            let parts = parts_for(bytes.max(b.len() * 4), threads).min(nb.max(1));
+            let ranges = split(nb, parts);
+            let last = ranges.len() - 1;
+            let jobs: Vec<_> = ranges
                 .into_iter()
-                .map(|band| {
-                    let (mine, tail) = std::mem::take(&mut rest).split_at_mut(band.len() * nb);
-                    rest = tail;
-                    let q = &queries[band.start * dim..band.end * dim];
-                    let index = &index;
-                    move || index.similarity_rows(q, mine)
+                .enumerate()
+                .map(|(i, cols)| {
+                    // The last part takes any values beyond whole rows, so
+                    // that its checks refuse them.
+                    let end = if i == last { b.len() } else { cols.end * dim };
+                    let part = &b[cols.start * dim..end];
+                    let (a, out) = (&a, &out);
+                    move || -> Result<(), Error> {
+                        let (index, prepared) = similarity_parts(a, part, dim, m)?;
+                        let queries: Vec<&[f32]> = prepared.chunks_exact(dim).collect();
+                        index.for_each_score(&queries, 0..index.len(), |q, r, score| {
+                            // SAFETY: q < na and cols.start + r < nb: a cell of
+                            // the matrix, written by this part only.
+                            unsafe { out.0.add(q * nb + cols.start + r).write(score + 0.0) }
+                        });
+                        Ok(())
+                    }
                 })
                 .collect();
-            run_all(jobs);
+            run_all(jobs).into_iter().any(|r| r.is_err())
         });
+        if failed {
+            // Each part checked its own rows; the whole input, checked as
+            // one, names the first bad value by its place in `b`.
+            let whole = py.detach(|| similarity_parts(&a, &b, dim, m).err());
+            let e = whole.unwrap_or_else(|| Error::invalid("the second batch was refused"));
+            return Err(vector_error(py, e));
+        }
         Ok(())
     })
 }
+
+/// The similarity matrix's cells, shared by the threads that fill it
+/// (each writes its own columns).
+struct Cells(*mut f32);
+
+// SAFETY: the threads write disjoint cells and the matrix outlives them
+// (they are scoped); nothing reads it until they are done.
+unsafe impl Sync for Cells {}
 
 /// The instruction set the kernels use, by name ("avx512", "avx2", "sse2",
 /// "neon"); with `wanted`, first switch to that one (or the widest this CPU

@@ -468,8 +468,7 @@ pub fn similarity(a: &[f32], b: &[f32], dim: usize, metric: Metric) -> Result<Ve
 
 /// What [`similarity`] computes with: `b` as an index and `a` prepared as
 /// queries, both checked, and the matrix's size too. (The native module
-/// fills the matrix a band of rows per thread, with
-/// [`Index::similarity_rows`].)
+/// calls it once per thread, each with a part of `b`.)
 pub fn similarity_parts(
     a: &[f32],
     b: &[f32],

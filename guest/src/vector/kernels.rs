@@ -387,44 +387,44 @@ mod avx2 {
         let dim = queries[0].len();
         assert!(queries.iter().all(|q| q.len() == dim) && rows.iter().all(|r| r.len() == dim));
         let mut acc = [[[_mm256_setzero_ps(); 2]; R]; Q];
-        let mut x = [[_mm256_setzero_ps(); 2]; Q];
-        let mut y = [[_mm256_setzero_ps(); 2]; R];
-        let whole = dim - dim % 16;
-        let mut i = 0;
-        while i <= dim {
-            if i < whole {
-                for q in 0..Q {
-                    // SAFETY: i + 16 <= whole <= dim, the length of every slice.
-                    x[q] = unsafe { f32::load16_avx2(queries[q].as_ptr().add(i)) };
-                }
-                for r in 0..R {
-                    // SAFETY: as above.
-                    y[r] = unsafe { T::load16_avx2(rows[r].as_ptr().add(i)) };
-                }
-            } else if i < dim {
-                for q in 0..Q {
-                    x[q] = padded(queries[q], i);
-                }
-                for r in 0..R {
-                    y[r] = padded(rows[r], i);
-                }
-            } else {
-                break;
-            }
+        #[inline(always)]
+        fn step<const Q: usize, const R: usize, const L2: bool>(
+            acc: &mut [[[__m256; 2]; R]; Q],
+            x: [[__m256; 2]; Q],
+            y: [[__m256; 2]; R],
+        ) {
             for q in 0..Q {
                 for r in 0..R {
                     for j in 0..2 {
-                        let t = if L2 {
-                            let d = _mm256_sub_ps(x[q][j], y[r][j]);
-                            _mm256_mul_ps(d, d)
-                        } else {
-                            _mm256_mul_ps(x[q][j], y[r][j])
-                        };
-                        acc[q][r][j] = _mm256_add_ps(acc[q][r][j], t);
+                        // SAFETY: plain arithmetic; the caller runs AVX.
+                        unsafe {
+                            let t = if L2 {
+                                let d = _mm256_sub_ps(x[q][j], y[r][j]);
+                                _mm256_mul_ps(d, d)
+                            } else {
+                                _mm256_mul_ps(x[q][j], y[r][j])
+                            };
+                            acc[q][r][j] = _mm256_add_ps(acc[q][r][j], t);
+                        }
                     }
                 }
             }
+        }
+        let whole = dim - dim % 16;
+        let mut i = 0;
+        while i < whole {
+            // SAFETY: i + 16 <= whole <= dim, the length of every slice.
+            let x = queries.map(|q| unsafe { f32::load16_avx2(q.as_ptr().add(i)) });
+            let y = rows.map(|r| unsafe { T::load16_avx2(r.as_ptr().add(i)) });
+            step::<Q, R, L2>(&mut acc, x, y);
             i += 16;
+        }
+        if whole < dim {
+            step::<Q, R, L2>(
+                &mut acc,
+                queries.map(|q| padded(q, whole)),
+                rows.map(|r| padded(r, whole)),
+            );
         }
         let mut out = [[0.0f32; R]; Q];
         for q in 0..Q {

@@ -343,9 +343,11 @@ def similarity(
     dim = _dimension_of(a)
     raw_a, na = _rows(a, dim, "the first batch")
     raw_b, nb = _rows(b, dim, "the second batch")
-    _check_values(raw_a, dim, "f32", metric)
-    _check_values(raw_b, dim, "f32", metric)
-    data = _backend(*_resolve(backend, host)).similarity(raw_a, raw_b, dim, metric, limits or Limits())
+    name, host = _resolve(backend, host)
+    if name != "native":  # native checks as it prepares the rows, on threads, with the same message
+        _check_values(raw_a, dim, "f32", metric)
+        _check_values(raw_b, dim, "f32", metric)
+    data = _backend(name, host).similarity(raw_a, raw_b, dim, metric, limits or Limits())
     np = _numpy()
     if np is not None:
         matrix = np.frombuffer(data, dtype="<f4").reshape(na, nb)
