@@ -172,7 +172,8 @@ def main() -> int:
             rows[f"{wasm} batch{BATCH}, {threads} thr"] = best(lambda index=index: index.search_batch(queries, K), 3)[0] / BATCH
             del index
     # The component's own search compiled natively, on the same rows, with
-    # as many shards (threads) as the wasm rows above.
+    # as many shards (threads) as the wasm rows above, at the baseline SIMD
+    # level (128-bit, as in wasm): the sandbox's price, not AVX2's gain.
     if not args.native_only:
         with tempfile.TemporaryDirectory() as d:
             paths = [os.path.join(d, name) for name in ("rows.f32", "queries.f32")]

@@ -99,6 +99,12 @@ fn main() {
             println!("is_valid_on_dom {t}");
         }
         "vector" => {
+            // The sandbox's price is the ratio of the component to this, so
+            // this runs the same 128-bit code the component runs (SSE2
+            // here, simd128 there), not the AVX2 the native backend picks.
+            oms_accel_guest::vector::simd::set_level(
+                oms_accel_guest::vector::simd::Level::Baseline,
+            );
             let (rows, queries) = (f32s(arg(1)), f32s(arg(2)));
             let (dim, k, shards, repeat) = (num(3), num(4), num(5), num(6));
             let n = rows.len() / dim;
