@@ -127,55 +127,95 @@ impl Index {
 
     /// Adds the vectors in `values` (row after row) under `ids`. Nothing is
     /// added when any of them is refused.
+    ///
+    /// One pass: each vector is checked, prepared and stored while it is in
+    /// cache (a check of the whole input first read it from memory twice),
+    /// and a refusal takes back what the call had stored.
     pub fn add(&mut self, values: &[f32], ids: &[u64]) -> Result<()> {
-        let n = self.check_vectors(values, "the vectors")?;
-        if ids.len() != n {
-            return Err(Error::invalid(format!("{n} vectors but {} ids", ids.len())));
-        }
-        let mut row = vec![0f32; self.dim];
-        let mut halves = Vec::new();
-        if let Rows::F16(_) = self.rows {
-            // Converted up front, so that a value beyond f16's range
-            // refuses the whole call before anything is added.
-            halves = try_vec(values.len())?;
-            for (i, chunk) in values.chunks_exact(self.dim).enumerate() {
-                self.prepare(chunk, &mut row);
-                for (j, &x) in row.iter().enumerate() {
-                    halves.push(F16::from_f32(x).ok_or_else(|| {
-                        Error::invalid(format!(
-                            "vector {i} has a value ({x}) at position {j} beyond the range of f16 (65504)"
-                        ))
-                    })?);
-                }
-            }
-        }
+        check_shape(values.len(), self.dim, "the vectors")?;
+        let n = values.len() / self.dim;
         reserve(&mut self.ids, n)?;
+        let before = self.ids.len();
+        let stored = self.append_rows(values);
+        let stored = stored.and_then(|()| {
+            if ids.len() == n {
+                Ok(())
+            } else {
+                Err(Error::invalid(format!("{n} vectors but {} ids", ids.len())))
+            }
+        });
+        if let Err(e) = stored {
+            self.truncate(before);
+            return Err(e);
+        }
+        self.ids.extend_from_slice(ids);
+        Ok(())
+    }
+
+    /// Stores `values` (whole vectors) as rows, after the existing ones;
+    /// stops at the first refused vector, leaving the rows before it.
+    fn append_rows(&mut self, values: &[f32]) -> Result<()> {
+        let (dim, metric) = (self.dim, self.metric);
+        let check = |i: usize, chunk: &[f32]| match super::first_non_finite(chunk) {
+            None => Ok(()),
+            Some(j) => Err(super::non_finite(values, i * dim + j, dim)),
+        };
+        let mut row = vec![0f32; dim];
         match &mut self.rows {
             Rows::F32(data) => {
                 reserve(data, values.len())?;
-                for chunk in values.chunks_exact(self.dim) {
-                    prepare(self.metric, chunk, &mut row);
-                    data.extend_from_slice(&row);
+                for (i, chunk) in values.chunks_exact(dim).enumerate() {
+                    check(i, chunk)?;
+                    let start = data.len();
+                    data.extend_from_slice(chunk);
+                    normalize(metric, &mut data[start..]);
                 }
             }
             Rows::F16(data) => {
                 reserve(data, values.len())?;
-                data.extend_from_slice(&halves);
+                for (i, chunk) in values.chunks_exact(dim).enumerate() {
+                    check(i, chunk)?;
+                    prepare(metric, chunk, &mut row);
+                    for (j, &x) in row.iter().enumerate() {
+                        data.push(F16::from_f32(x).ok_or_else(|| {
+                            Error::invalid(format!(
+                                "vector {i} has a value ({x}) at position {j} beyond the range of f16 (65504)"
+                            ))
+                        })?);
+                    }
+                }
             }
             Rows::I8 {
                 values: data,
                 scales,
             } => {
                 reserve(data, values.len())?;
-                reserve(scales, n)?;
-                for chunk in values.chunks_exact(self.dim) {
-                    prepare(self.metric, chunk, &mut row);
+                reserve(scales, values.len() / dim)?;
+                for (i, chunk) in values.chunks_exact(dim).enumerate() {
+                    check(i, chunk)?;
+                    prepare(metric, chunk, &mut row);
                     scales.push(quantize(&row, data));
                 }
             }
         }
-        self.ids.extend_from_slice(ids);
         Ok(())
+    }
+
+    /// Keeps the first `len` rows (ids included) and drops the rest.
+    fn truncate(&mut self, len: usize) {
+        let values = len * self.dim;
+        self.ids.truncate(len);
+        match &mut self.rows {
+            Rows::F32(data) => data.truncate(values),
+            Rows::F16(data) => data.truncate(values),
+            Rows::I8 {
+                values: data,
+                scales,
+            } => {
+                data.truncate(values);
+                scales.truncate(len);
+            }
+        }
     }
 
     /// `v` as stored or searched: unit length for cosine.
@@ -432,10 +472,15 @@ unsafe fn blocks<'a, T: Element + 'a, const Q: usize, const R: usize, K: Kernel>
 /// `v` as stored for `metric`: unit length for cosine (zero stays zero).
 fn prepare(metric: Metric, v: &[f32], out: &mut [f32]) {
     out.copy_from_slice(v);
+    normalize(metric, out);
+}
+
+/// `prepare` in place.
+fn normalize(metric: Metric, v: &mut [f32]) {
     if metric == Metric::Cosine {
         let n = super::norm(v);
         if n > 0.0 {
-            out.iter_mut().for_each(|x| *x /= n);
+            v.iter_mut().for_each(|x| *x /= n);
         }
     }
 }
@@ -477,7 +522,9 @@ pub fn similarity_parts(
 ) -> Result<(Index, Vec<f32>)> {
     let mut index = Index::new(dim as u32, metric, Storage::F32)?;
     let na = index.check_vectors(a, "the first batch")?;
-    let nb = index.check_vectors(b, "the second batch")?;
+    // `add` checks b's values (in the pass that stores them).
+    check_shape(b.len(), dim, "the second batch")?;
+    let nb = b.len() / dim;
     if na
         .checked_mul(nb)
         .filter(|&c| c <= isize::MAX as usize / 4)
@@ -689,6 +736,31 @@ mod tests {
             .message
             .contains("k must be"));
         assert!(Index::new(0, Metric::Dot, Storage::F32).is_err());
+    }
+
+    #[test]
+    fn a_refused_add_leaves_the_index_as_it_was() {
+        for storage in [Storage::F32, Storage::F16, Storage::I8] {
+            let mut index = Index::new(3, Metric::Cosine, storage).unwrap();
+            index.add(&[1.0, 2.0, 3.0, 0.0, 0.0, 1.0], &[4, 9]).unwrap();
+            let before = index.to_bytes();
+            // The bad value is in the third vector: two were stored, then taken back.
+            let e = index
+                .add(
+                    &[1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 3.0, f32::INFINITY, 3.0],
+                    &[1, 2, 3],
+                )
+                .unwrap_err();
+            assert_eq!(
+                e.message,
+                "vector 2 has a non-finite value (inf) at position 1"
+            );
+            let e = index.add(&[1.0, 1.0, 1.0], &[1, 2]).unwrap_err();
+            assert_eq!(e.message, "1 vectors but 2 ids");
+            assert_eq!(index.to_bytes(), before, "{storage:?}");
+            index.add(&[5.0, 5.0, 5.0], &[1]).unwrap();
+            assert_eq!(index.len(), 3);
+        }
     }
 
     #[test]

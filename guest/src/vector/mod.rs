@@ -51,29 +51,36 @@ impl Metric {
 
 /// Refuses NaN and infinities, naming the first offending position.
 pub fn check_finite(values: &[f32], dim: usize) -> Result<()> {
+    match first_non_finite(values) {
+        None => Ok(()),
+        Some(i) => Err(non_finite(values, i, dim)),
+    }
+}
+
+/// Where the first NaN or infinity of `values` is.
+pub(crate) fn first_non_finite(values: &[f32]) -> Option<usize> {
     // A chunk at a time, without an early exit inside it, so that the test
     // vectorizes (a plain `position` checked a value a cycle or worse:
     // seconds for a million vectors); the position is found in the bad chunk.
     const CHUNK: usize = 256;
     let bad_chunk = values
         .chunks(CHUNK)
-        .position(|c| c.iter().fold(false, |bad, v| bad | !v.is_finite()));
-    let first_bad = bad_chunk.and_then(|c| {
-        let start = c * CHUNK;
-        values[start..]
-            .iter()
-            .position(|v| !v.is_finite())
-            .map(|i| start + i)
-    });
-    match first_bad {
-        None => Ok(()),
-        Some(i) => Err(Error::invalid(format!(
-            "vector {} has a non-finite value ({}) at position {}",
-            i / dim.max(1),
-            values[i],
-            i % dim.max(1)
-        ))),
-    }
+        .position(|c| c.iter().fold(false, |bad, v| bad | !v.is_finite()))?;
+    let start = bad_chunk * CHUNK;
+    values[start..]
+        .iter()
+        .position(|v| !v.is_finite())
+        .map(|i| start + i)
+}
+
+/// The refusal of the value at `values[i]`, vectors being `dim` long.
+pub(crate) fn non_finite(values: &[f32], i: usize, dim: usize) -> Error {
+    Error::invalid(format!(
+        "vector {} has a non-finite value ({}) at position {}",
+        i / dim.max(1),
+        values[i],
+        i % dim.max(1)
+    ))
 }
 
 #[cfg(test)]
