@@ -128,6 +128,7 @@ bench: setup ## the delta, JSON and vector benchmarks beside their peers, cargo 
 	$(PY) benches/delta_corpus.py
 	$(PY) benches/json_bench.py
 	$(PY) benches/vector_bench.py
+	$(PY) benches/vector_memory.py
 	cd guest && cargo bench
 	$(PY) benches/hostile.py --cases 3000
 

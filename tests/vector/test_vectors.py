@@ -379,3 +379,27 @@ def test_ids_are_unique(tmp_path: Path, backend: str) -> None:
         loaded.add(data(1, 4), ids=[20])
     loaded.add(data(1, 4), ids=[5])
     assert len(loaded) == 7
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f16", "i8"])
+def test_python_rows_span_segments(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dtype: str) -> None:
+    # Segments of 3 rows of 4 values: 10 rows added in 3 calls span 4 of them,
+    # and every row is found, saved and loaded where it was put.
+    from oms_accel.vector import _python
+
+    monkeypatch.setattr(_python, "SEGMENT_BYTES", 3 * 4 * (1 if dtype == "i8" else 4))
+    rng = np.random.default_rng(5)
+    m = rng.standard_normal((10, 4)).astype(np.float32)
+    index = make("python", 4, "dot", dtype)
+    for part in (m[:2], m[2:7], m[7:]):
+        index.add(part)
+    assert len(index._impl.rows.segments) == 4  # type: ignore[attr-defined]
+    for i in range(10):
+        ids, _ = index.search(m[i], 10)
+        exact = np.argsort(-(m @ m[i]), kind="stable")
+        assert ids[0] == exact[0], (i, ids, exact)
+    path = tmp_path / "i.idx"
+    index.save(path)
+    loaded = VectorIndex.load(path, backend="native" if "native" in BACKENDS else "python")
+    for q in m[:3]:
+        assert list(loaded.search(q, 10)[0]) == list(index.search(q, 10)[0])

@@ -54,15 +54,17 @@ pub fn write(index: &Index) -> Vec<u8> {
     for (r, id) in index.ids.iter().enumerate() {
         out.extend_from_slice(&id.to_le_bytes());
         match &index.rows {
-            Rows::F32(data) => data[r * d..][..d]
+            Rows::F32(data) => data
+                .row(r)
                 .iter()
                 .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Rows::F16(data) => data[r * d..][..d]
+            Rows::F16(data) => data
+                .row(r)
                 .iter()
                 .for_each(|x| out.extend_from_slice(&x.0.to_le_bytes())),
             Rows::I8 { values, scales } => {
                 out.extend_from_slice(&scales[r].to_le_bytes());
-                out.extend(values[r * d..][..d].iter().map(|&x| x as u8));
+                out.extend(values.row(r).iter().map(|&x| x as u8));
             }
         }
     }
@@ -104,13 +106,12 @@ pub fn read(bytes: &[u8]) -> Result<Index> {
         )));
     }
     let n = count as usize;
-    let d = index.dim;
     reserve(&mut index.ids, n)?;
     match &mut index.rows {
-        Rows::F32(data) => reserve(data, n * d)?,
-        Rows::F16(data) => reserve(data, n * d)?,
+        Rows::F32(data) => data.reserve(n)?,
+        Rows::F16(data) => data.reserve(n)?,
         Rows::I8 { values, scales } => {
-            reserve(values, n * d)?;
+            values.reserve(n)?;
             reserve(scales, n)?;
         }
     }
@@ -121,31 +122,36 @@ pub fn read(bytes: &[u8]) -> Result<Index> {
         let rest = &rec[8..];
         let bad = || Error::corrupt(format!("vector {i} of the index is not finite"));
         match &mut index.rows {
-            Rows::F32(data) => {
+            Rows::F32(data) => data.push_row(|out| {
                 for c in rest.chunks_exact(4) {
                     let x = f32::from_le_bytes(c.try_into().unwrap());
                     if !x.is_finite() {
                         return Err(bad());
                     }
-                    data.push(x);
+                    out.push(x);
                 }
-            }
-            Rows::F16(data) => {
+                Ok(())
+            })?,
+            Rows::F16(data) => data.push_row(|out| {
                 for c in rest.chunks_exact(2) {
                     let h = u16::from_le_bytes(c.try_into().unwrap());
                     if h & 0x7c00 == 0x7c00 {
                         return Err(bad());
                     }
-                    data.push(F16(h));
+                    out.push(F16(h));
                 }
-            }
+                Ok(())
+            })?,
             Rows::I8 { values, scales } => {
                 let s = f32::from_le_bytes(rest[..4].try_into().unwrap());
                 if !s.is_finite() || s < 0.0 {
                     return Err(bad());
                 }
                 scales.push(s);
-                values.extend(rest[4..].iter().map(|&b| b as i8));
+                values.push_row(|out| {
+                    out.extend(rest[4..].iter().map(|&b| b as i8));
+                    Ok(())
+                })?;
             }
         }
     }

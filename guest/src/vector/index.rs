@@ -10,6 +10,7 @@
 #[cfg(target_arch = "x86_64")]
 use super::kernels::Avx2;
 use super::kernels::{reduce, Element, Kernel, Portable, Term, F16};
+use super::rows::Segments;
 #[cfg(target_arch = "x86_64")]
 use super::simd::Level;
 use super::topk::{Hit, TopK};
@@ -48,9 +49,12 @@ impl Storage {
 }
 
 pub(super) enum Rows {
-    F32(Vec<f32>),
-    F16(Vec<F16>),
-    I8 { values: Vec<i8>, scales: Vec<f32> },
+    F32(Segments<f32>),
+    F16(Segments<F16>),
+    I8 {
+        values: Segments<i8>,
+        scales: Vec<f32>,
+    },
 }
 
 pub struct Index {
@@ -79,10 +83,10 @@ impl Index {
             )));
         }
         let rows = match storage {
-            Storage::F32 => Rows::F32(Vec::new()),
-            Storage::F16 => Rows::F16(Vec::new()),
+            Storage::F32 => Rows::F32(Segments::new(dim as usize)),
+            Storage::F16 => Rows::F16(Segments::new(dim as usize)),
             Storage::I8 => Rows::I8 {
-                values: Vec::new(),
+                values: Segments::new(dim as usize),
                 scales: Vec::new(),
             },
         };
@@ -160,41 +164,51 @@ impl Index {
             None => Ok(()),
             Some(j) => Err(super::non_finite(values, i * dim + j, dim)),
         };
+        let n = values.len() / dim;
         let mut row = vec![0f32; dim];
         match &mut self.rows {
             Rows::F32(data) => {
-                reserve(data, values.len())?;
+                data.reserve(n)?;
                 for (i, chunk) in values.chunks_exact(dim).enumerate() {
                     check(i, chunk)?;
-                    let start = data.len();
-                    data.extend_from_slice(chunk);
-                    normalize(metric, &mut data[start..]);
+                    data.push_row(|out| {
+                        let start = out.len();
+                        out.extend_from_slice(chunk);
+                        normalize(metric, &mut out[start..]);
+                        Ok(())
+                    })?;
                 }
             }
             Rows::F16(data) => {
-                reserve(data, values.len())?;
+                data.reserve(n)?;
                 for (i, chunk) in values.chunks_exact(dim).enumerate() {
                     check(i, chunk)?;
                     prepare(metric, chunk, &mut row);
-                    for (j, &x) in row.iter().enumerate() {
-                        data.push(F16::from_f32(x).ok_or_else(|| {
-                            Error::invalid(format!(
-                                "vector {i} has a value ({x}) at position {j} beyond the range of f16 (65504)"
-                            ))
-                        })?);
-                    }
+                    data.push_row(|out| {
+                        for (j, &x) in row.iter().enumerate() {
+                            out.push(F16::from_f32(x).ok_or_else(|| {
+                                Error::invalid(format!(
+                                    "vector {i} has a value ({x}) at position {j} beyond the range of f16 (65504)"
+                                ))
+                            })?);
+                        }
+                        Ok(())
+                    })?;
                 }
             }
             Rows::I8 {
                 values: data,
                 scales,
             } => {
-                reserve(data, values.len())?;
-                reserve(scales, values.len() / dim)?;
+                data.reserve(n)?;
+                reserve(scales, n)?;
                 for (i, chunk) in values.chunks_exact(dim).enumerate() {
                     check(i, chunk)?;
                     prepare(metric, chunk, &mut row);
-                    scales.push(quantize(&row, data));
+                    data.push_row(|out| {
+                        scales.push(quantize(&row, out));
+                        Ok(())
+                    })?;
                 }
             }
         }
@@ -203,16 +217,15 @@ impl Index {
 
     /// Keeps the first `len` rows (ids included) and drops the rest.
     fn truncate(&mut self, len: usize) {
-        let values = len * self.dim;
         self.ids.truncate(len);
         match &mut self.rows {
-            Rows::F32(data) => data.truncate(values),
-            Rows::F16(data) => data.truncate(values),
+            Rows::F32(data) => data.truncate(len),
+            Rows::F16(data) => data.truncate(len),
             Rows::I8 {
                 values: data,
                 scales,
             } => {
-                data.truncate(values);
+                data.truncate(len);
                 scales.truncate(len);
             }
         }
@@ -307,11 +320,27 @@ impl Index {
         end: usize,
         f: &mut impl FnMut(usize, usize, f32),
     ) {
+        // Each run of rows lies in one segment; `scan` numbers rows from the
+        // run's first.
         match &self.rows {
-            Rows::F32(data) => self.scan_widest(data, None, qs, start, end, f),
-            Rows::F16(data) => self.scan_widest(data, None, qs, start, end, f),
+            Rows::F32(data) => {
+                for (first, run) in data.runs(start..end) {
+                    let f = &mut |q, r, s| f(q, first + r, s);
+                    self.scan_widest(run, None, qs, 0, run.len() / self.dim, f);
+                }
+            }
+            Rows::F16(data) => {
+                for (first, run) in data.runs(start..end) {
+                    let f = &mut |q, r, s| f(q, first + r, s);
+                    self.scan_widest(run, None, qs, 0, run.len() / self.dim, f);
+                }
+            }
             Rows::I8 { values, scales } => {
-                self.scan_widest(values, Some(scales), qs, start, end, f)
+                for (first, run) in values.runs(start..end) {
+                    let n = run.len() / self.dim;
+                    let f = &mut |q, r, s| f(q, first + r, s);
+                    self.scan_widest(run, Some(&scales[first..first + n]), qs, 0, n, f);
+                }
             }
         }
     }

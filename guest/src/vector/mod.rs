@@ -10,6 +10,7 @@
 pub mod format;
 pub mod index;
 pub mod kernels;
+mod rows;
 pub mod simd;
 pub mod topk;
 

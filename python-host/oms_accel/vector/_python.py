@@ -14,7 +14,8 @@ import struct
 import sys
 import threading
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import repeat
 
 from ..errors import AccelArgumentError, LimitError
 from ..limits import Limits
@@ -62,6 +63,47 @@ def _prepare(metric: fmt.Metric, v: Sequence[float]) -> list[float]:
     return list(v)
 
 
+#: Bytes of one segment of rows: above the C allocator's largest mmap
+#: threshold (32 MiB), so that each is mapped from the system and unmapped
+#: when freed.
+SEGMENT_BYTES = 64 << 20
+
+
+class _Rows:
+    """Rows stored in segments of many rows, one array each. A million row
+    arrays of their own were a million heap allocations: freed, they left the
+    heap too fragmented to shrink (1.4 GB of 1.5 held after `del`)."""
+
+    def __init__(self, dim: int, code: str) -> None:
+        self.dim = dim
+        self.code = code
+        self.per = max(1, SEGMENT_BYTES // (dim * array(code).itemsize)) * dim  # values per segment
+        self.segments: list[array[float] | array[int]] = []
+
+    def extend(self, values: array[float] | array[int]) -> None:
+        """Appends whole rows (one array of their values, of this typecode).
+        Each segment grows in place; a search reads only the rows it counted
+        before, so it never sees part of an add."""
+        at = 0
+        while at < len(values):
+            if not self.segments or len(self.segments[-1]) == self.per:
+                self.segments.append(array(self.code))
+            last = self.segments[-1]
+            take = min(self.per - len(last), len(values) - at)
+            last.extend(values[at : at + take])  # type: ignore[arg-type]
+            at += take
+
+    def first(self, n: int) -> Iterator[array[float] | array[int]]:
+        """Each of the first `n` rows, as an array of its own."""
+        dim = self.dim
+        for seg in list(self.segments):
+            for at in range(0, min(len(seg), n * dim), dim):
+                yield seg[at : at + dim]
+            n -= len(seg) // dim
+            if n <= 0:
+                return
+
+
 class Index:
     def __init__(self, dim: int, metric: fmt.Metric, dtype: fmt.DType) -> None:
         if not 1 <= dim <= fmt.MAX_DIM:
@@ -70,10 +112,10 @@ class Index:
         self.metric = metric
         self.dtype = dtype
         #: Rows as the float values they stand for (f16 rounded; i8 as integers).
-        self.rows: list[array[float] | array[int]] = []
-        #: One scale per row (i8 only; 1.0 otherwise).
-        self.scales: list[float] = []
-        self.ids: list[int] = []
+        self.rows = _Rows(dim, "b" if dtype == "i8" else "f")
+        #: One scale per row (i8 only).
+        self.scales: array[float] = array("f")
+        self.ids: array[int] = array("Q")
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -88,24 +130,25 @@ class Index:
         check_finite(values, dim)
         if len(ids) != n:
             raise AccelArgumentError(f"{n} vectors but {len(ids)} ids", "invalid-argument")
-        rows: list[array[float] | array[int]] = []
-        scales: list[float] = []
+        rows: array[float] | array[int] = array("b" if self.dtype == "i8" else "f")
+        scales: array[float] = array("f")
         for i in range(n):
             row = array("f", _prepare(self.metric, values[i * dim : (i + 1) * dim]))  # rounded to f32
             if self.dtype == "f32":
-                rows.append(row)
-                scales.append(1.0)
+                rows.extend(row)  # type: ignore[arg-type]
             elif self.dtype == "f16":
-                rows.append(array("f", _halves(row, i)))
-                scales.append(1.0)
+                rows.extend(_halves(row, i))  # type: ignore[arg-type]
             else:
                 q, scale = _quantize(row)
-                rows.append(q)
+                rows.extend(q)
                 scales.append(scale)
-        # New lists, swapped in together: a search on another thread sees
-        # the rows before or after this add, never half of it.
+        # The ids last: a search on another thread takes as many rows as
+        # there are ids, so it sees the rows before or after this add,
+        # never half of it.
         with self._lock:
-            self.rows, self.scales, self.ids = self.rows + rows, self.scales + scales, self.ids + list(ids)
+            self.rows.extend(rows)
+            self.scales.extend(scales)
+            self.ids.extend(ids)
 
     def search_batch(self, queries: Buffer, n: int, k: int) -> list[Hits]:
         return self.search_values(floats(queries), k)
@@ -121,11 +164,11 @@ class Index:
             raise AccelArgumentError(f"the queries hold {len(queries)} values, not a multiple of the dimension {dim}", "invalid-argument")
         check_finite(queries, dim)
         with self._lock:
-            rows, scales, ids = self.rows, self.scales, self.ids
+            ids = self.ids[:]
         out = []
         for i in range(len(queries) // dim):
             q = _prepare(self.metric, queries[i * dim : (i + 1) * dim])
-            scored = zip(_scores(self.metric, q, rows, scales), ids, strict=True)
+            scored = zip(self._scores(q, len(ids)), ids, strict=True)
             if self.metric == "l2":
                 best = heapq.nsmallest(k, scored)
             else:
@@ -134,7 +177,12 @@ class Index:
         return out
 
     def scores(self, q: list[float]) -> Iterable[float]:
-        return _scores(self.metric, q, self.rows, self.scales)
+        return self._scores(q, len(self))
+
+    def _scores(self, q: list[float], n: int) -> Iterable[float]:
+        """Scores of `q` against the first `n` rows."""
+        scales: Iterable[float] = self.scales[:n] if self.dtype == "i8" else repeat(1.0, n)
+        return _scores(self.metric, q, self.rows.first(n), scales)
 
     def records(self) -> bytes:
         return self.to_bytes()[fmt.HEADER.size :]
@@ -147,7 +195,9 @@ class Index:
         parts = [fmt.header(dim, self.metric, self.dtype, len(self))]
         code = {"f32": "f", "f16": "e", "i8": "b"}[self.dtype]
         row_format = struct.Struct(f"<Q{'f' if self.dtype == 'i8' else ''}{dim}{code}")
-        for id_, row, scale in zip(self.ids, self.rows, self.scales, strict=True):
+        n = len(self)
+        scales: Iterable[float] = self.scales if self.dtype == "i8" else repeat(1.0, n)
+        for id_, row, scale in zip(self.ids, self.rows.first(n), scales, strict=True):
             parts.append(row_format.pack(id_, scale, *row) if self.dtype == "i8" else row_format.pack(id_, *row))
         return b"".join(parts)
 
@@ -157,22 +207,21 @@ class Index:
         code = {"f32": "f", "f16": "e", "i8": "b"}[dtype]
         row_format = struct.Struct(f"<Q{'f' if dtype == 'i8' else ''}{dim}{code}")
         for i, fields in enumerate(row_format.iter_unpack(records)):
-            index.ids.append(fields[0])
             if dtype == "i8":
                 scale, row = fields[1], fields[2:]
                 if not math.isfinite(scale) or scale < 0:
                     raise _not_finite(i)
-                index.rows.append(array("b", row))
+                index.rows.extend(array("b", row))
                 index.scales.append(scale)
             else:
                 if not all(map(math.isfinite, fields[1:])):
                     raise _not_finite(i)
-                index.rows.append(array("f", fields[1:]))
-                index.scales.append(1.0)
+                index.rows.extend(array("f", fields[1:]))
+            index.ids.append(fields[0])
         return index
 
 
-def _scores(metric: fmt.Metric, q: list[float], rows: Sequence[Sequence[float]], scales: Sequence[float]) -> Iterable[float]:
+def _scores(metric: fmt.Metric, q: list[float], rows: Iterable[Sequence[float]], scales: Iterable[float]) -> Iterable[float]:
     for row, scale in zip(rows, scales, strict=True):
         if metric == "l2":
             yield math.dist(q, row) if scale == 1.0 else math.dist(q, [scale * y for y in row])
