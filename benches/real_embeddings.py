@@ -197,6 +197,19 @@ def texts() -> list[str]:
     return sorted(set(out))
 
 
+#: sentence-transformers' README: these three sentences' cosine similarities
+#: under all-MiniLM-L6-v2 (0-1, 0-2, 1-2).
+REFERENCE = (["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."], (0.6660, 0.1046, 0.1411))
+
+
+def check(model: MiniLM) -> None:
+    """Refuses a forward pass that does not give the model's published similarities."""
+    e = model.embed(REFERENCE[0])
+    got = (float(e[0] @ e[1]), float(e[0] @ e[2]), float(e[1] @ e[2]))
+    if not np.allclose(got, REFERENCE[1], atol=1e-4):
+        sys.exit(f"the numpy MiniLM gives similarities {got}, not the published {REFERENCE[1]}")
+
+
 def load() -> tuple[list[str], np.ndarray]:
     """The texts and their embeddings (an (n, 384) float32 array, unit rows)."""
     cache = DIR / "bcd-5.5.1-minilm.npy"
@@ -205,7 +218,9 @@ def load() -> tuple[list[str], np.ndarray]:
         vectors = np.load(cache)
         if len(vectors) == len(words):
             return words, vectors
-    vectors = MiniLM(model_dir()).embed(words)
+    model = MiniLM(model_dir())
+    check(model)
+    vectors = model.embed(words)
     np.save(cache, vectors)
     return words, vectors
 
