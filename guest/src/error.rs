@@ -24,6 +24,27 @@ pub enum ErrorCode {
     Unverified,
 }
 
+impl ErrorCode {
+    /// The code's name in WIT, which the Python package's errors carry too.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorCode::Corrupt => "corrupt",
+            ErrorCode::Truncated => "truncated",
+            ErrorCode::WrongSource => "wrong-source",
+            ErrorCode::ChecksumMismatch => "checksum-mismatch",
+            ErrorCode::LimitExceeded => "limit-exceeded",
+            ErrorCode::Unsupported => "unsupported",
+            ErrorCode::InvalidArgument => "invalid-argument",
+            ErrorCode::Io => "io",
+            ErrorCode::Syntax => "syntax",
+            ErrorCode::InvalidSchema => "invalid-schema",
+            ErrorCode::InvalidPatch => "invalid-patch",
+            ErrorCode::PatchFailed => "patch-failed",
+            ErrorCode::Unverified => "unverified",
+        }
+    }
+}
+
 /// Where in its input an error is: a byte offset, and for text the 1-based
 /// line and column (in characters); both 0 for binary input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

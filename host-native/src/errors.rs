@@ -50,22 +50,6 @@ pub fn from_code(
 
 /// An error of the guest's logic run natively (not through the component).
 pub fn guest_error(py: Python<'_>, e: oms_accel_guest::Error, capability: &str) -> PyErr {
-    use oms_accel_guest::ErrorCode as C;
-    let code = match e.code {
-        C::Corrupt => "corrupt",
-        C::Truncated => "truncated",
-        C::WrongSource => "wrong-source",
-        C::ChecksumMismatch => "checksum-mismatch",
-        C::LimitExceeded => "limit-exceeded",
-        C::Unsupported => "unsupported",
-        C::InvalidArgument => "invalid-argument",
-        C::Io => "io",
-        C::Syntax => "syntax",
-        C::InvalidSchema => "invalid-schema",
-        C::InvalidPatch => "invalid-patch",
-        C::PatchFailed => "patch-failed",
-        C::Unverified => "unverified",
-    };
     let position = e.position.map(|p| (p.offset, p.line, p.column));
-    from_code(py, code, &e.message, capability, position)
+    from_code(py, e.code.name(), &e.message, capability, position)
 }

@@ -15,7 +15,7 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex, RwLock};
 
 use oms_accel_guest::vector::simd::{level, set_level, Level};
-use oms_accel_guest::vector::{similarity_parts, Index, Metric, Storage, TopK};
+use oms_accel_guest::vector::{check_similarity, similarity_each, Index, Metric, Storage, TopK};
 use oms_accel_guest::{Error, ErrorCode};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes};
@@ -103,7 +103,8 @@ fn storage_bytes(s: Storage) -> usize {
     }
 }
 
-fn metric(py: Python<'_>, name: &str) -> PyResult<Metric> {
+/// A metric by name (the Python package's names).
+pub(crate) fn metric(py: Python<'_>, name: &str) -> PyResult<Metric> {
     match name {
         "cosine" => Ok(Metric::Cosine),
         "dot" => Ok(Metric::Dot),
@@ -115,7 +116,8 @@ fn metric(py: Python<'_>, name: &str) -> PyResult<Metric> {
     }
 }
 
-fn storage(py: Python<'_>, name: &str) -> PyResult<Storage> {
+/// A storage by name: the dtype's (the Python package's names).
+pub(crate) fn storage(py: Python<'_>, name: &str) -> PyResult<Storage> {
     match name {
         "f32" => Ok(Storage::F32),
         "f16" => Ok(Storage::F16),
@@ -305,14 +307,11 @@ pub fn native_similarity<'py>(
                     let part = &b[cols.start * dim..end];
                     let (a, out) = (&a, &out);
                     move || -> Result<(), Error> {
-                        let (index, prepared) = similarity_parts(a, part, dim, m)?;
-                        let queries: Vec<&[f32]> = prepared.chunks_exact(dim).collect();
-                        index.for_each_score(&queries, 0..index.len(), |q, r, score| {
+                        similarity_each(a, part, dim, m, |q, r, score| {
                             // SAFETY: q < na and cols.start + r < nb: a cell of
                             // the matrix, written by this part only.
-                            unsafe { out.0.add(q * nb + cols.start + r).write(score + 0.0) }
-                        });
-                        Ok(())
+                            unsafe { out.0.add(q * nb + cols.start + r).write(score) }
+                        })
                     }
                 })
                 .collect();
@@ -321,7 +320,7 @@ pub fn native_similarity<'py>(
         if failed {
             // Each part checked its own rows; the whole input, checked as
             // one, names the first bad value by its place in `b`.
-            let whole = py.detach(|| similarity_parts(&a, &b, dim, m).err());
+            let whole = py.detach(|| check_similarity(&a, &b, dim).err());
             let e = whole.unwrap_or_else(|| Error::invalid("the second batch was refused"));
             return Err(vector_error(py, e));
         }

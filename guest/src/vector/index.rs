@@ -532,28 +532,20 @@ fn quantize(row: &[f32], out: &mut Vec<i8>) -> f32 {
 /// Pairwise scores of every vector of `a` against every vector of `b`
 /// (row-major, `a`'s count rows of `b`'s count).
 pub fn similarity(a: &[f32], b: &[f32], dim: usize, metric: Metric) -> Result<Vec<f32>> {
-    let (index, queries) = similarity_parts(a, b, dim, metric)?;
-    let cells = queries.len() / dim * index.len();
-    let mut out = try_vec(cells)?;
-    out.resize(cells, 0.0);
-    index.similarity_rows(&queries, &mut out);
+    let (na, nb) = similarity_shape(a, b, dim)?;
+    let mut out = try_vec(na * nb)?;
+    out.resize(na * nb, 0.0);
+    similarity_each(a, b, dim, metric, |q, r, s| out[q * nb + r] = s)?;
     Ok(out)
 }
 
-/// What [`similarity`] computes with: `b` as an index and `a` prepared as
-/// queries, both checked, and the matrix's size too. (The native module
-/// calls it once per thread, each with a part of `b`.)
-pub fn similarity_parts(
-    a: &[f32],
-    b: &[f32],
-    dim: usize,
-    metric: Metric,
-) -> Result<(Index, Vec<f32>)> {
-    let mut index = Index::new(dim as u32, metric, Storage::F32)?;
-    let na = index.check_vectors(a, "the first batch")?;
-    // `add` checks b's values (in the pass that stores them).
+/// The counts of `a` and `b` (whole vectors of `dim`), refused when the
+/// matrix would be too large for memory.
+fn similarity_shape(a: &[f32], b: &[f32], dim: usize) -> Result<(usize, usize)> {
+    Index::new(dim as u32, Metric::Dot, Storage::F32)?; // the dimension's range
+    check_shape(a.len(), dim, "the first batch")?;
     check_shape(b.len(), dim, "the second batch")?;
-    let nb = b.len() / dim;
+    let (na, nb) = (a.len() / dim, b.len() / dim);
     if na
         .checked_mul(nb)
         .filter(|&c| c <= isize::MAX as usize / 4)
@@ -561,24 +553,58 @@ pub fn similarity_parts(
     {
         return Err(Error::limit("the similarity matrix is too large"));
     }
-    index.add(b, &vec![0; nb])?;
+    Ok((na, nb))
+}
+
+/// Every input check of [`similarity`], in its order, and nothing else: what
+/// a caller that split `b` (the native module, over threads) reports when a
+/// part was refused, so that the message names the value by its place in
+/// the whole of `b`.
+pub fn check_similarity(a: &[f32], b: &[f32], dim: usize) -> Result<()> {
+    similarity_shape(a, b, dim)?;
+    check_finite(a, dim)?;
+    check_finite(b, dim)
+}
+
+/// [`similarity`]'s scores given to `cell(i, j, score)` (`i` in `a`, `j` in
+/// `b`), for callers that put them elsewhere. `b` is taken a cache-sized
+/// block at a time: checked, prepared (unit length for cosine) and scored
+/// against every vector of `a` while it is in cache, and dropped. No copy of
+/// `b` is ever made whole: a 16k x 384 copy was 25 MB of fresh memory a call,
+/// and on these machines the page faults of fresh memory cost as much as the
+/// arithmetic. On an error some cells may have been given.
+pub fn similarity_each(
+    a: &[f32],
+    b: &[f32],
+    dim: usize,
+    metric: Metric,
+    mut cell: impl FnMut(usize, usize, f32),
+) -> Result<()> {
+    let (na, nb) = similarity_shape(a, b, dim)?;
+    check_finite(a, dim)?;
+    let mut part = Index::new(dim as u32, metric, Storage::F32)?;
     let queries = if na == 0 {
         Vec::new()
     } else {
-        index.prepare_queries(a, 1)?
+        part.prepare_queries(a, 1)?
     };
-    Ok((index, queries))
-}
-
-impl Index {
-    /// Fills `out` (rows of `self.len()` scores) with the scores of each
-    /// prepared query against every row.
-    pub fn similarity_rows(&self, prepared: &[f32], out: &mut [f32]) {
-        let queries: Vec<&[f32]> = prepared.chunks_exact(self.dim).collect();
-        let n = self.len();
-        debug_assert_eq!(out.len(), queries.len() * n);
-        self.for_each_score(&queries, 0..n, |q, r, s| out[q * n + r] = s + 0.0);
+    let qs: Vec<&[f32]> = queries.chunks_exact(dim).collect();
+    let block = (BLOCK_BYTES / (dim * 4)).max(1);
+    let ids = vec![0u64; block.min(nb)];
+    let mut start = 0;
+    while start < nb {
+        let end = (start + block).min(nb);
+        let rows = &b[start * dim..end * dim];
+        if let Some(j) = super::first_non_finite(rows) {
+            return Err(super::non_finite(b, start * dim + j, dim));
+        }
+        part.truncate(0);
+        part.add(rows, &ids[..end - start])?;
+        // `+ 0.0` makes a -0.0 score 0.0, as every backend gives it.
+        part.for_each_score(&qs, 0..end - start, |q, r, s| cell(q, start + r, s + 0.0));
+        start = end;
     }
+    Ok(())
 }
 
 fn check_shape(len: usize, dim: usize, what: &str) -> Result<()> {

@@ -686,22 +686,24 @@ fn instantiate(
 
 /// A WIT `error` as the package's exception, by code (`errors.from_code`).
 fn wit_error(py: Python<'_>, e: types::Error, capability: &str) -> PyErr {
+    use oms_accel_guest::ErrorCode as G;
     use types::ErrorCode as C;
+    // The WIT enum is the guest's, one to one; the guest names them.
     let code = match e.code {
-        C::Corrupt => "corrupt",
-        C::Truncated => "truncated",
-        C::WrongSource => "wrong-source",
-        C::ChecksumMismatch => "checksum-mismatch",
-        C::LimitExceeded => "limit-exceeded",
-        C::Unsupported => "unsupported",
-        C::InvalidArgument => "invalid-argument",
-        C::Io => "io",
-        C::Syntax => "syntax",
-        C::InvalidSchema => "invalid-schema",
-        C::InvalidPatch => "invalid-patch",
-        C::PatchFailed => "patch-failed",
-        C::Unverified => "unverified",
+        C::Corrupt => G::Corrupt,
+        C::Truncated => G::Truncated,
+        C::WrongSource => G::WrongSource,
+        C::ChecksumMismatch => G::ChecksumMismatch,
+        C::LimitExceeded => G::LimitExceeded,
+        C::Unsupported => G::Unsupported,
+        C::InvalidArgument => G::InvalidArgument,
+        C::Io => G::Io,
+        C::Syntax => G::Syntax,
+        C::InvalidSchema => G::InvalidSchema,
+        C::InvalidPatch => G::InvalidPatch,
+        C::PatchFailed => G::PatchFailed,
+        C::Unverified => G::Unverified,
     };
     let position = e.position.map(|p| (p.offset, p.line, p.column));
-    crate::errors::from_code(py, code, &e.message, capability, position)
+    crate::errors::from_code(py, code.name(), &e.message, capability, position)
 }

@@ -9,7 +9,6 @@ use super::bindings::exports::oms::accel::vector::{Metric, Storage};
 use super::types::{Error, ErrorCode};
 use super::{WasmInstance, WasmResource};
 use crate::buffer::{values, Input};
-use crate::errors;
 
 const ERROR: &str = "VectorError";
 const INDEX: &str = "index";
@@ -17,28 +16,24 @@ const INDEX: &str = "index";
 #[cfg(not(target_endian = "little"))]
 compile_error!("the vector wire format is little-endian, and so is every host this builds for");
 
+/// A metric by name, parsed where the native backend parses it.
 fn metric(py: Python<'_>, name: &str) -> PyResult<Metric> {
-    match name {
-        "cosine" => Ok(Metric::Cosine),
-        "dot" => Ok(Metric::Dot),
-        "l2" => Ok(Metric::L2),
-        other => Err(errors::argument_error(
-            py,
-            format!("unknown metric {other:?}: expected cosine, dot or l2"),
-        )),
-    }
+    use oms_accel_guest::vector::Metric as M;
+    Ok(match crate::vector::metric(py, name)? {
+        M::Cosine => Metric::Cosine,
+        M::Dot => Metric::Dot,
+        M::L2 => Metric::L2,
+    })
 }
 
+/// A storage by name, parsed where the native backend parses it.
 fn storage(py: Python<'_>, name: &str) -> PyResult<Storage> {
-    match name {
-        "f32" => Ok(Storage::F32),
-        "f16" => Ok(Storage::F16),
-        "i8" => Ok(Storage::I8),
-        other => Err(errors::argument_error(
-            py,
-            format!("unknown storage {other:?}: expected f32, f16 or i8"),
-        )),
-    }
+    use oms_accel_guest::vector::Storage as S;
+    Ok(match crate::vector::storage(py, name)? {
+        S::F32 => Storage::F32,
+        S::F16 => Storage::F16,
+        S::I8 => Storage::I8,
+    })
 }
 
 /// An empty index.

@@ -23,9 +23,8 @@ def simd() -> str:
 
 
 class Index:
-    def __init__(self, index: _native.NativeIndex, dim: int) -> None:
+    def __init__(self, index: _native.NativeIndex) -> None:
         self._index = index
-        self._dim = dim
 
     def __len__(self) -> int:
         return len(self._index)
@@ -49,13 +48,16 @@ class Backend:
     which this backend does not use."""
 
     def create(self, dim: int, metric: fmt.Metric, dtype: fmt.DType, threads: int, limits: Limits) -> IndexImpl:
-        return Index(_native.NativeIndex(dim, metric, dtype, threads), dim)
+        return Index(_native.NativeIndex(dim, metric, dtype, threads))
 
     def load(
         self, records: memoryview, dim: int, metric: fmt.Metric, dtype: fmt.DType, count: int, threads: int, limits: Limits
     ) -> IndexImpl:
-        file = fmt.header(dim, metric, dtype, count) + bytes(records)
-        return Index(_native.NativeIndex.from_bytes(file, threads), dim)
+        # One copy of the records (bytes(records) + header was two: 3 GB
+        # held at once to load a 1.5 GB index).
+        file = bytearray(fmt.header(dim, metric, dtype, count))
+        file += records
+        return Index(_native.NativeIndex.from_bytes(file, threads))
 
     def similarity(self, a: Buffer, b: Buffer, dim: int, metric: fmt.Metric, limits: Limits) -> bytearray:
         return _native.native_similarity(a, b, dim, metric, SIMILARITY_THREADS)
