@@ -108,6 +108,19 @@ def native_and_peers(m: np.ndarray, queries: np.ndarray, repeat: int) -> tuple[d
         del index
     b = m[:16_000]
     rows[f"native similarity {BATCH}x{len(b)}"] = best(lambda: similarity(queries, b), repeat)[0]
+    # simsimd first: run after faiss and usearch, it refused its inputs.
+    simsimd = peer("simsimd")
+    if simsimd is not None:
+        m16, q16 = mn.astype(np.float16), qn[:1].astype(np.float16)
+        try:
+            rows["simsimd search"] = best(
+                lambda: top_ids(np.asarray(simsimd.cdist(qn[:1], mn, metric="inner", dtype="float32"))[0]), repeat
+            )[0]
+            rows["simsimd f16 search"] = best(
+                lambda: top_ids(np.asarray(simsimd.cdist(q16, m16, metric="inner", dtype="float16"))[0]), repeat
+            )[0]
+        except TypeError as e:  # seen with simsimd 6.5.16 when it ran after faiss and usearch in the process
+            print(f"simsimd failed, not measured: {e}")
     faiss = peer("faiss")
     if faiss is not None:
         flat = faiss.IndexFlatIP(m.shape[1])
@@ -126,18 +139,6 @@ def native_and_peers(m: np.ndarray, queries: np.ndarray, repeat: int) -> tuple[d
         ip = usearch.MetricKind.IP
         rows["usearch exact search"] = best(lambda: usearch.search(mn, qn[0], K, ip, exact=True), repeat)[0]
         rows[f"usearch exact batch{BATCH}"] = best(lambda: usearch.search(mn, qn, K, ip, exact=True), 3)[0] / BATCH
-    simsimd = peer("simsimd")
-    if simsimd is not None:
-        m16, q16 = mn.astype(np.float16), qn[:1].astype(np.float16)
-        try:
-            rows["simsimd search"] = best(
-                lambda: top_ids(np.asarray(simsimd.cdist(qn[:1], mn, metric="inner", dtype="float32"))[0]), repeat
-            )[0]
-            rows["simsimd f16 search"] = best(
-                lambda: top_ids(np.asarray(simsimd.cdist(q16, m16, metric="inner", dtype="float16"))[0]), repeat
-            )[0]
-        except TypeError as e:  # seen with simsimd 6.5.16 after faiss and usearch ran in the process
-            print(f"simsimd failed, not measured: {e}")
     # numpy's `similarity`: the same work, normalizing both sides.
     unit = lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)  # noqa: E731
     rows[f"numpy similarity {BATCH}x{len(b)}"] = best(lambda: unit(queries) @ unit(b).T, repeat)[0]
