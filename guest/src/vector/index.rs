@@ -320,28 +320,29 @@ impl Index {
         end: usize,
         f: &mut impl FnMut(usize, usize, f32),
     ) {
-        // Each run of rows lies in one segment; `scan` numbers rows from the
-        // run's first.
         match &self.rows {
-            Rows::F32(data) => {
-                for (first, run) in data.runs(start..end) {
-                    let f = &mut |q, r, s| f(q, first + r, s);
-                    self.scan_widest(run, None, qs, 0, run.len() / self.dim, f);
-                }
-            }
-            Rows::F16(data) => {
-                for (first, run) in data.runs(start..end) {
-                    let f = &mut |q, r, s| f(q, first + r, s);
-                    self.scan_widest(run, None, qs, 0, run.len() / self.dim, f);
-                }
-            }
-            Rows::I8 { values, scales } => {
-                for (first, run) in values.runs(start..end) {
-                    let n = run.len() / self.dim;
-                    let f = &mut |q, r, s| f(q, first + r, s);
-                    self.scan_widest(run, Some(&scales[first..first + n]), qs, 0, n, f);
-                }
-            }
+            Rows::F32(data) => self.scan_runs(data, None, qs, start, end, f),
+            Rows::F16(data) => self.scan_runs(data, None, qs, start, end, f),
+            Rows::I8 { values, scales } => self.scan_runs(values, Some(scales), qs, start, end, f),
+        }
+    }
+
+    /// `scan_widest` over rows `start..end` of `data`, a run of rows (each in
+    /// one segment) at a time; `scan` numbers rows from the run's first.
+    #[inline(always)]
+    fn scan_runs<T: Element + Copy, const Q: usize>(
+        &self,
+        data: &Segments<T>,
+        scales: Option<&[f32]>,
+        qs: [&[f32]; Q],
+        start: usize,
+        end: usize,
+        f: &mut impl FnMut(usize, usize, f32),
+    ) {
+        for (first, run) in data.runs(start..end) {
+            let n = run.len() / self.dim;
+            let f = &mut |q, r, s| f(q, first + r, s);
+            self.scan_widest(run, scales.map(|s| &s[first..first + n]), qs, 0, n, f);
         }
     }
 
@@ -580,14 +581,9 @@ pub fn similarity_each(
     metric: Metric,
     mut cell: impl FnMut(usize, usize, f32),
 ) -> Result<()> {
-    let (na, nb) = similarity_shape(a, b, dim)?;
-    check_finite(a, dim)?;
+    let (_, nb) = similarity_shape(a, b, dim)?;
     let mut part = Index::new(dim as u32, metric, Storage::F32)?;
-    let queries = if na == 0 {
-        Vec::new()
-    } else {
-        part.prepare_queries(a, 1)?
-    };
+    let queries = part.prepare_queries(a, 1)?; // checks a's values, before b's
     let qs: Vec<&[f32]> = queries.chunks_exact(dim).collect();
     let block = (BLOCK_BYTES / (dim * 4)).max(1);
     let ids = vec![0u64; block.min(nb)];
@@ -595,11 +591,13 @@ pub fn similarity_each(
     while start < nb {
         let end = (start + block).min(nb);
         let rows = &b[start * dim..end * dim];
-        if let Some(j) = super::first_non_finite(rows) {
-            return Err(super::non_finite(b, start * dim + j, dim));
-        }
         part.truncate(0);
-        part.add(rows, &ids[..end - start])?;
+        if let Err(e) = part.add(rows, &ids[..end - start]) {
+            // `add` numbers vectors from the block's first: name the value
+            // by its place in the whole of `b`.
+            let j = super::first_non_finite(rows);
+            return Err(j.map_or(e, |j| super::non_finite(b, start * dim + j, dim)));
+        }
         // `+ 0.0` makes a -0.0 score 0.0, as every backend gives it.
         part.for_each_score(&qs, 0..end - start, |q, r, s| cell(q, start + r, s + 0.0));
         start = end;
