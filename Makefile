@@ -13,12 +13,13 @@ PIP       := $(VENV)/bin/pip
 DIST      := dist
 WASM_OUT  := target/wasm32-wasip2/release/oms_accel_guest.wasm
 WASM_PKG  := python-host/oms_accel/oms_accel.wasm
-# mesa-vulkan-drivers: lavapipe, a Vulkan device on the CPU, for the GPU tests.
-APT_PKGS  := xdelta3 zstd libclang-dev python3-venv mesa-vulkan-drivers
+# mesa-vulkan-drivers: lavapipe, a Vulkan device on the CPU, for the GPU tests;
+# chromium: the browser the demo page is tested in (driven by playwright-core).
+APT_PKGS  := xdelta3 zstd libclang-dev python3-venv mesa-vulkan-drivers chromium
 # PyO3 builds against the venv's interpreter, whatever python3 is on PATH.
 export PYO3_PYTHON := $(abspath $(PY))
 
-.PHONY: help setup system-deps rust-target venv build run test lint fmt bench cargo-test pytest wheel test-wheel clean
+.PHONY: help setup system-deps rust-target venv build run test lint fmt bench cargo-test pytest wheel test-wheel screenshot fuzz clean
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/\1\t\2/' | awk -F'\t' '{printf "make %-12s %s\n", $$1, $$2}'
@@ -46,10 +47,14 @@ $(VENV)/.created:
 venv: $(VENV)/.created ## the virtual environment
 
 # The component: built from guest/ (its .cargo/config.toml turns on simd128)
-# and copied into the package as data.
+# and copied into the package as data, with its sha256 pinned beside it
+# (the runtime refuses a component that does not match).
 $(WASM_PKG): $(shell find guest/src wit -type f) guest/Cargo.toml Cargo.lock
 	cd guest && cargo build --release --target wasm32-wasip2
 	cp $(WASM_OUT) $@
+WASM_PIN := $(WASM_PKG).sha256
+$(WASM_PIN): $(WASM_PKG)
+	sha256sum $< | cut -d' ' -f1 > $@
 
 # The package, editable, with the native module built by maturin.
 $(VENV)/.installed: $(VENV)/.created python-host/pyproject.toml python-host/requirements.lock $(shell find host-native/src guest/src/vector -type f) host-native/Cargo.toml guest/Cargo.toml Cargo.lock
@@ -68,18 +73,23 @@ CORPUS := tests/data/corpus/.fetched
 $(CORPUS): tests/corpus.py $(VENV)/.created
 	$(PY) tests/corpus.py
 
-# The same component in node: jco (pinned in tests/jco/package-lock.json,
-# which `npm ci` installs exactly and never rewrites) transpiles it to JS
-# bindings in tests/jco/build. Built, never committed.
-JCO_DIR := tests/jco
-JCO_JS  := $(JCO_DIR)/build/oms_accel.js
-$(JCO_DIR)/node_modules/.installed: $(JCO_DIR)/package.json $(JCO_DIR)/package-lock.json
-	cd $(JCO_DIR) && npm ci --silent --no-audit --no-fund
+# The JS package (js/): jco (pinned in js/package-lock.json, which `npm ci`
+# installs exactly and never rewrites) transpiles the component into
+# js/build, and the demo page's inputs are generated into js/demo/data.
+# Built, never committed.
+JS_DIR    := js
+JS_BUILD  := $(JS_DIR)/build/component.js
+DEMO_DATA := $(JS_DIR)/demo/data/.made
+$(JS_DIR)/node_modules/.installed: $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	cd $(JS_DIR) && npm ci --silent --no-audit --no-fund
 	touch $@
-$(JCO_JS): $(WASM_PKG) $(JCO_DIR)/node_modules/.installed
-	$(JCO_DIR)/node_modules/.bin/jco transpile $(WASM_PKG) -o $(JCO_DIR)/build --name oms_accel --quiet
+$(JS_BUILD): $(WASM_PKG) $(JS_DIR)/scripts/build.mjs $(JS_DIR)/node_modules/.installed
+	cd $(JS_DIR) && node scripts/build.mjs
+$(DEMO_DATA): $(JS_DIR)/demo/make_data.py python-host/oms_accel/samples.py $(VENV)/.installed
+	$(PY) $(JS_DIR)/demo/make_data.py
+	touch $@
 
-build: $(WASM_PKG) $(VENV)/.installed $(CONFORMANCE) $(CORPUS) $(JCO_JS) ## the component, the package (editable), test data, the jco bindings
+build: $(WASM_PKG) $(WASM_PIN) $(VENV)/.installed $(CONFORMANCE) $(CORPUS) $(JS_BUILD) $(DEMO_DATA) ## the component, the Python and JS packages, test data
 
 run: setup ## set up, then a short tour: a document history encoded and decoded, embeddings searched
 	$(VENV)/bin/oms-accel tour
@@ -102,36 +112,65 @@ test-wheel: wheel ## install the wheel into a fresh venv outside the checkout an
 	"$$d/venv/bin/python" -c "import oms_accel, sys; assert '/site-packages/' in oms_accel.__file__, oms_accel.__file__; print('testing', oms_accel.__file__)"; \
 	"$$d/venv/bin/python" -m pytest -q -p no:cacheprovider $(WHEEL_TESTS)
 
-wheel: $(WASM_PKG) $(VENV)/.installed ## dist/: a wheel (component, native module, fallback) and an sdist
+wheel: $(WASM_PKG) $(WASM_PIN) $(VENV)/.installed ## dist/: a wheel (component, native module, fallback) and an sdist
 	rm -rf $(DIST)
 	cd python-host && ../$(VENV)/bin/maturin build --release --quiet --out ../$(DIST)
 	cd python-host && ../$(VENV)/bin/maturin sdist --out ../$(DIST) 2>&1 | tail -1
 	@ls -l $(DIST)
 
-lint: $(VENV)/.installed ## cargo fmt --check, clippy -D warnings (native and wasm32), ruff, mypy --strict, stubtest
+lint: $(VENV)/.installed $(JS_BUILD) ## cargo fmt --check, clippy -D warnings (native and wasm32), ruff, mypy --strict, stubtest, tsc
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p oms-accel-native --features gpu --all-targets -- -D warnings
 	cd guest && cargo clippy --release --target wasm32-wasip2 -- -D warnings
-	$(VENV)/bin/ruff check python-host tests benches
-	$(VENV)/bin/ruff format --check python-host tests benches
+	$(VENV)/bin/ruff check python-host tests benches js fuzz
+	$(VENV)/bin/ruff format --check python-host tests benches js fuzz
 	cd python-host && ../$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest oms_accel._native --mypy-config-file python-host/pyproject.toml
+	cd $(JS_DIR) && node_modules/.bin/tsc -p test/tsconfig.json
 
 fmt: venv ## format Rust and Python in place
 	cargo fmt --all
-	$(VENV)/bin/ruff format python-host tests benches
-	$(VENV)/bin/ruff check --fix python-host tests benches
+	$(VENV)/bin/ruff format python-host tests benches js fuzz
+	$(VENV)/bin/ruff check --fix python-host tests benches js fuzz
 
-bench: setup ## the delta, JSON and vector benchmarks beside their peers, cargo bench, and the hostile-input run
+bench: setup ## the delta, JSON and vector benchmarks beside their peers, the demo page beside Python, cargo bench, and the hostile-input run
 	$(PY) benches/rust_vs_python.py
 	$(PY) benches/delta_corpus.py
 	$(PY) benches/json_bench.py
 	$(PY) benches/vector_bench.py
 	$(PY) benches/vector_memory.py
+	$(PY) benches/js_bench.py
+	$(PY) benches/dask_bench.py
 	cd guest && cargo bench
 	$(PY) benches/hostile.py --cases 3000
 
+# Coverage-guided fuzzing with cargo fuzz (nightly, AddressSanitizer): each
+# target of fuzz/ from seeds fuzz/seeds.py makes (never committed), for
+# FUZZ_SECONDS each, under an RSS limit. `cargo test` runs the same bodies
+# over mutated seeds (guest/tests/fuzz_smoke.rs), so `make test` keeps them
+# working without the nightly build.
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_TARGETS := vcdiff_decode vcdiff_roundtrip json_scan json_schema json_patch vector_index_load
+FUZZ_SECONDS ?= 60
+fuzz: setup ## every cargo fuzz target for FUZZ_SECONDS (default 60) each, from seeds made here
+	@cargo fuzz --version 2>/dev/null | grep -q "$(CARGO_FUZZ_VERSION)" || cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	$(PY) fuzz/seeds.py
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  case $$t in json_*) dict="-dict=json.dict";; *) dict="";; esac; \
+	  cargo +nightly fuzz run -O $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 $$dict || exit 1; \
+	done
+
+SCREENSHOT ?= demo.png
+screenshot: setup ## $(SCREENSHOT): the demo page in headless Chromium, with its results
+	@d=$$(mktemp -d); node $(JS_DIR)/demo/serve.mjs 0 > "$$d/url" & pid=$$!; trap 'kill $$pid; rm -rf "$$d"' EXIT; \
+	for i in $$(seq 100); do [ -s "$$d/url" ] && break; sleep 0.1; done; \
+	echo '[{"screenshot": "$(abspath $(SCREENSHOT))"}]' > "$$d/steps.json"; \
+	node $(JS_DIR)/test/browser.mjs "$$(head -1 "$$d/url")" "$$d/steps.json" "$$d/out.json"; \
+	grep -q '"ready":true' "$$d/out.json" || { echo "the page did not load: $$(cat "$$d/out.json")" >&2; exit 1; }
+	@echo "wrote $(SCREENSHOT)"
+
 clean: ## remove every build output
 	cargo clean
-	rm -rf $(VENV) $(DIST) $(WASM_PKG) python-host/oms_accel/_native*.so $(JCO_DIR)/build $(JCO_DIR)/node_modules
+	rm -rf $(VENV) $(DIST) $(WASM_PKG) $(WASM_PIN) python-host/oms_accel/_native*.so $(JS_DIR)/build $(JS_DIR)/node_modules $(JS_DIR)/demo/data

@@ -3,7 +3,7 @@
 //! and the f16 and i8 storages.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use oms_accel_guest::vector::{dot, Index, Metric, Storage};
+use oms_accel_guest::vector::{dot, similarity, Index, Metric, Storage};
 
 const DIM: usize = 384;
 const ROWS: usize = 100_000;
@@ -40,6 +40,11 @@ fn bench(c: &mut Criterion) {
             b.iter(|| index.search_batch(&queries, 10).unwrap())
         });
     }
+    // `similarity()`'s shape in the Python benchmark: 64 x 16k, one thread.
+    g.throughput(Throughput::Elements(64 * 16_000));
+    g.bench_function("similarity 64 x 16k", |b| {
+        b.iter(|| similarity(&queries, &rows[..16_000 * DIM], DIM, Metric::Cosine).unwrap())
+    });
     g.finish();
 }
 

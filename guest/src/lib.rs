@@ -5,6 +5,14 @@
 //! WIT world in `../wit`.
 
 pub mod error;
+/// The fuzz targets' bodies (run natively only: cargo fuzz and the smoke test).
+#[cfg(all(
+    not(target_arch = "wasm32"),
+    feature = "delta",
+    feature = "json",
+    feature = "vector"
+))]
+pub mod fuzz;
 #[cfg(feature = "json")]
 pub mod json;
 #[cfg(feature = "delta")]

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__, _command
+from . import __version__, _batch_cli, _command
 from .backends import backend_report, host_report
 from .delta import _cli as delta_cli
 from .json import _cli as json_cli
@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     delta_cli.add_parser(sub)
     json_cli.add_parser(sub)
     vector_cli.add_parser(sub)
+    _batch_cli.add_parser(sub)
     return p
 
 
@@ -67,6 +68,7 @@ def _info(args: argparse.Namespace) -> int:
         "component": str(component.component_path()),
         "cache_dir": str(component.cache_dir()),
         "scratch_dir": component.scratch_base(),
+        "component_sha256_pinned": component.pinned_sha256(),
     }
     if report["wasm"] is None:
         info["component_sha256"] = component.file_sha256(component.component_path())

@@ -5,17 +5,14 @@ tool reads our VCDIFF of them and we read its own, both ways."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from oms_accel import DeltaEncoder
 
+from .. import corpus
 from ..conftest import ENCODERS, VCDIFF_ENCODERS, make
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import corpus
 
 if not corpus.available():
     corpus.fetch()

@@ -236,6 +236,21 @@ VIOLATIONS = [
     ({"a": 1}, {"if": {"required": ["a"]}, "then": {"required": ["b"]}}),
     ([1, 2, 3], {"items": [{}], "additionalItems": False, "$schema": "http://json-schema.org/draft-07/schema#"}),
     ({"a": 1}, {"required": ["b"], "$schema": "http://json-schema.org/draft-04/schema#"}),
+    ("z", {"enum": ["a", "b", "c", "d", 5]}),
+    # Through $ref: the schema path continues where the reference leads.
+    (1, {"$ref": "#/$defs/a", "$defs": {"a": {"minimum": 5}}}),
+    (
+        {"x": [1, "a"]},
+        {"properties": {"x": {"$ref": "#/$defs/a"}}, "$defs": {"a": {"items": {"$ref": "#/$defs/n"}}, "n": {"type": "integer"}}},
+    ),
+    (
+        [1, "a"],
+        {
+            "items": {"$ref": "#/definitions/n"},
+            "definitions": {"n": {"type": "integer"}},
+            "$schema": "http://json-schema.org/draft-07/schema#",
+        },
+    ),
 ]
 
 

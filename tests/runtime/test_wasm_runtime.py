@@ -249,3 +249,34 @@ def test_a_trap_under_faulthandler_does_not_kill_the_process(host: str) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[0] == "alive"
     assert int(out.stdout.split()[1]) >= 1
+
+
+def test_a_resource_freed_mid_call_is_dropped_after_the_call() -> None:
+    """Python code runs in the middle of a wasmtime-py call when the guest
+    writes to stderr (the host keeps it, to explain a trap), and so can the
+    garbage collector, finalizing a document of the same instance. Its drop
+    must wait for the call to end: entering an instance mid-call traps
+    ("cannot enter component instance", seen once in a full run, hiding a
+    memory limit's LimitError). Here the drop comes from inside the call
+    itself, as such a finalizer's would."""
+    from oms_accel._wasm import runtime as rt
+
+    class Handle:
+        drops = 0
+
+        def drop(self, store: Any) -> None:
+            self.drops += 1
+
+    inst = rt.get_runtime().thread_instance(Limits())
+    handle = Handle()
+    seen = []
+
+    def call_that_frees(store: Any) -> str:
+        inst.drop(handle)  # what the finalizer would run here
+        seen.append(handle.drops)
+        return "done"
+
+    assert inst.call(call_that_frees, [], AccelError) == "done"
+    assert seen == [0] and handle.drops == 1 and not inst.dead
+    inst.drop(handle)  # outside a call: at once
+    assert handle.drops == 2

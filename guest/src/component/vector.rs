@@ -71,6 +71,14 @@ impl wit::GuestIndex for IndexResource {
         Ok(ids.len() as u64)
     }
 
+    fn len(&self) -> u64 {
+        self.0.borrow().len() as u64
+    }
+
+    fn dimension(&self) -> u32 {
+        self.0.borrow().dim() as u32
+    }
+
     fn search(&self, query: Vec<f32>, k: u32) -> WitResult<Vec<wit::Hit>> {
         let hits = self.0.borrow().search(&query, k as usize)?;
         Ok(hits.into_iter().map(Into::into).collect())

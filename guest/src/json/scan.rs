@@ -437,48 +437,10 @@ pub(crate) mod tests {
         "-9223372036854775809",
     ];
 
-    /// simd-json's verdict on `text`, and its structural index when valid.
-    fn simd_json(text: &[u8]) -> Option<Vec<u32>> {
-        let mut copy = text.to_vec();
-        let mut buffers = simd_json::Buffers::new(text.len());
-        let mut tape = simd_json::Tape(Vec::new());
-        simd_json::fill_tape(&mut copy, &mut buffers, &mut tape).ok()?;
-        drop(tape);
-        let si = buffers.structural_indexes();
-        Some(si[..si.partition_point(|&p| (p as usize) < text.len())].to_vec())
-    }
-
-    /// Holds the scan to simd-json and serde_json: what it accepts, both
-    /// accept (so the DOM always builds), with simd-json's very index; what
-    /// it refuses, one of them refuses. serde_json alone accepts integers
-    /// past u64 (as floats, which simd-json refuses); simd-json alone
-    /// accepts lone surrogates, and a long number run into a literal
-    /// ("[-1000000000000000000null]").
+    /// Holds the scan to simd-json and serde_json: the fuzz target's body
+    /// (`crate::fuzz::json_scan`), which panics on a disagreement.
     fn agrees(text: &[u8]) -> Result<(), TestCaseError> {
-        let ours = index(text, 1024);
-        prop_assert_eq!(check(text, 1024).is_ok(), ours.is_ok());
-        let strict = serde_json::from_slice::<Value>(text).is_ok();
-        match ours {
-            Ok(ix) => {
-                prop_assert!(strict, "accepted what serde_json refuses");
-                let pos = simd_json(text);
-                prop_assert!(pos.is_some(), "accepted what simd-json refuses");
-                prop_assert_eq!(&ix.pos, &pos.unwrap());
-                for (k, &c) in ix.close.iter().enumerate() {
-                    let open = text[ix.pos[k] as usize];
-                    if matches!(open, b'{' | b'[') {
-                        prop_assert_eq!(text[ix.pos[c as usize] as usize], open + 2);
-                    } else {
-                        prop_assert_eq!(c, 0);
-                    }
-                }
-            }
-            Err(e) => prop_assert!(
-                !strict || simd_json(text).is_none(),
-                "refused what both accept: {:?}",
-                e
-            ),
-        }
+        crate::fuzz::json_scan(text);
         Ok(())
     }
 

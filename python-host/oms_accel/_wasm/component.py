@@ -1,10 +1,18 @@
-"""What both hosts share about the component: where its file is, the cache
-of its compiled code, and the directories a file operation opens to it.
+"""What both hosts share about the component: where its file is, the check
+of its integrity, the cache of its compiled code, and the directories a file
+operation opens to it.
 
+- The component's sha256 is pinned into the package when it is built
+  (``oms_accel.wasm.sha256`` beside it): a component that does not match is
+  refused, naming both hashes. ``$OMS_ACCEL_WASM`` may point at another
+  component only with its expected hash in ``$OMS_ACCEL_WASM_SHA256``.
 - The compiled component is cached on disk, keyed by the component's sha256,
-  the host and its runtime's version and engine settings; a file is trusted
-  only when its sidecar checksum matches (checked in streaming before it is
-  loaded), and replaced atomically when it does not.
+  the host and its runtime's version and engine settings. Compiled code is
+  native code: the cache is used only in a directory owned by this user and
+  writable by no one else (created 0700), and a file in it only when this
+  user owns it, no one else can write it, and its sidecar checksum matches;
+  elsewhere the component is compiled in memory (a warning says so once)
+  and nothing is read from or written to the cache.
 - A file operation sees the directories of its inputs read-only, as /in0,
   /in1, ..., and a private scratch directory (tmpfs where there is one) as
   /scratch, where its output is written before it is moved into place.
@@ -27,6 +35,9 @@ from typing import TypeVar
 
 WASM_NAME = "oms_accel.wasm"
 ENV_WASM = "OMS_ACCEL_WASM"
+ENV_WASM_SHA256 = "OMS_ACCEL_WASM_SHA256"
+#: The pinned sha256 of the component, written beside it at build time.
+PIN_NAME = WASM_NAME + ".sha256"
 ENV_CACHE = "OMS_ACCEL_CACHE_DIR"
 ENV_SCRATCH = "OMS_ACCEL_SCRATCH_DIR"
 #: Compiled components kept in the cache (one per component build, host and engine).
@@ -43,6 +54,39 @@ def component_path() -> Path:
     if override:
         return Path(override)
     return Path(str(importlib.resources.files("oms_accel").joinpath(WASM_NAME)))
+
+
+def pinned_sha256() -> str | None:
+    """The sha256 the package pins for its component (None if it pins none)."""
+    try:
+        return importlib.resources.files("oms_accel").joinpath(PIN_NAME).read_text().strip().lower()
+    except OSError:
+        return None
+
+
+def verified_component() -> tuple[Path, str]:
+    """The component's path and sha256, once its sha256 is the one expected:
+    the package's pin, or ``$OMS_ACCEL_WASM_SHA256`` for a component named
+    by ``$OMS_ACCEL_WASM``. Raises AccelError (``unavailable``) otherwise."""
+    from ..errors import AccelError
+
+    path = component_path()
+    if not path.is_file():
+        raise AccelError(f"the component {path} is missing (build it with `make build`)", "unavailable")
+    actual = file_sha256(path)
+    if os.environ.get(ENV_WASM):
+        expected = os.environ.get(ENV_WASM_SHA256, "").strip().lower()
+        if not expected:
+            raise AccelError(f"{ENV_WASM} names {path}: give its expected sha256 in {ENV_WASM_SHA256} too", "unavailable")
+        pinner = ENV_WASM_SHA256
+    else:
+        expected = pinned_sha256() or ""
+        if not expected:
+            raise AccelError(f"the package pins no hash for its component ({PIN_NAME} is missing): rebuild it", "unavailable")
+        pinner = "the package"
+    if actual != expected:
+        raise AccelError(f"refusing the component {path}: its sha256 is {actual}, but {pinner} expects {expected}", "unavailable")
+    return path, actual
 
 
 def cache_dir() -> Path:
@@ -140,9 +184,21 @@ def load_cached(
     went is recorded in `LOADS[host]`; a compile that cannot be cached (so
     that every process pays it) is also a warning, once per process."""
     start = time.perf_counter()
+    distrust = _untrusted_cache(path.parent)
+    if distrust is not None:
+        component = compile()
+        took = time.perf_counter() - start
+        LOADS[host] = f"compiled in memory in {took:.1f} s: the cache {path.parent} is not trusted ({distrust})"
+        warnings.warn(
+            f"oms-accel: not using the compiled-code cache {path.parent} ({distrust}): compiled the component for the "
+            f"{host} host in memory in {took:.1f} s; set {ENV_CACHE} to a directory only you can write",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return component, None
     sidecar = path.with_suffix(".sha256")
     with contextlib.suppress(OSError, ValueError, *errors):
-        if file_sha256(path) == sidecar.read_text().strip():
+        if _owned_and_private(path) and _owned_and_private(sidecar) and file_sha256(path) == sidecar.read_text().strip():
             component = deserialize_file(str(path))
             LOADS[host] = f"loaded from the cache in {time.perf_counter() - start:.2f} s"
             return component, path
@@ -169,6 +225,29 @@ def load_cached(
         return component, None
     LOADS[host] = f"compiled in {took:.1f} s and cached (later processes load it in well under a second)"
     return component, path
+
+
+def _untrusted_cache(directory: Path) -> str | None:
+    """None when `directory` (created 0700 if missing) is owned by this user
+    and writable by no one else; else why it is not trusted. Another user who
+    can write there could plant native code this process would run."""
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.stat(directory)
+    except OSError:
+        return None  # no directory, so nothing to trust: the write fails, and says so
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        return f"owned by uid {st.st_uid}, not by this user"
+    if st.st_mode & 0o022:
+        who = "group and others" if st.st_mode & 0o022 == 0o022 else "group" if st.st_mode & 0o020 else "others"
+        return f"writable by {who} (mode {st.st_mode & 0o777:o})"
+    return None
+
+
+def _owned_and_private(path: Path) -> bool:
+    """Whether this user owns `path` and no one else can write it."""
+    st = os.stat(path)
+    return (not hasattr(os, "getuid") or st.st_uid == os.getuid()) and not st.st_mode & 0o022
 
 
 def _atomic_write(path: Path, data: bytes | bytearray) -> None:

@@ -109,7 +109,7 @@ def get_runtime() -> Runtime:
             if _runtime_error is not None:
                 raise AccelError(_runtime_error, "unavailable")
             try:
-                _runtime = Runtime(comp.component_path())
+                _runtime = Runtime(*comp.verified_component())
             except AccelError as e:
                 _runtime_error = str(e)
                 raise
@@ -119,14 +119,12 @@ def get_runtime() -> Runtime:
 class Runtime:
     """The Engine, the compiled component and the epoch ticker of one process."""
 
-    def __init__(self, wasm_path: Path) -> None:
+    def __init__(self, wasm_path: Path, wasm_sha256: str) -> None:
         try:
             import wasmtime
             import wasmtime.component
         except ImportError as e:
             raise AccelError(f"wasmtime-py is not installed: {e}") from None
-        if not wasm_path.is_file():
-            raise AccelError(f"the component {wasm_path} is missing (build it with `make build`)")
         self._wasmtime = wasmtime
         config = wasmtime.Config()
         config.epoch_interruption = True
@@ -136,7 +134,7 @@ class Runtime:
         # reporter) would turn into the death of the whole Python process.
         config.signals_based_traps = False
         self.engine = wasmtime.Engine(config)
-        self.wasm_sha256 = comp.file_sha256(wasm_path)
+        self.wasm_sha256 = wasm_sha256
         Component = wasmtime.component.Component
 
         def compile() -> Any:
@@ -209,6 +207,14 @@ class Instance:
         # Calls are serialized per instance: a document or schema made on one
         # thread may be used from another, and a Store is not thread-safe.
         self.lock = threading.RLock()
+        #: Whether a call is running (on the thread holding `lock`), and the
+        #: resource drops that arrived meanwhile: the garbage collector can
+        #: run a finalizer that drops a resource of this instance in the
+        #: middle of one of its calls (while wasmtime-py lowers arguments in
+        #: Python), and entering an instance mid-call traps ("cannot enter
+        #: component instance"), so such a drop waits for the call to end.
+        self._in_call = False
+        self._deferred_drops: list[Any] = []
         wasi = wasmtime.WasiConfig()
         wasi.preopen_dir(self.scratch, comp.GUEST_SCRATCH)
         for i, d in enumerate(read_only_dirs):
@@ -267,6 +273,7 @@ class Instance:
             self.store.set_epoch_deadline(int(self.limits.timeout_s / TICK_S) + 2)
             self._stderr.clear()
             start = time.perf_counter()
+            self._in_call = True
             try:
                 return func(self.store, *args)
             except (self._wasmtime.WasmtimeError, self._wasmtime.Trap) as e:
@@ -274,14 +281,18 @@ class Instance:
                 self.close()  # a trapped instance is unusable: free its memory and scratch now
                 raise exc from None
             finally:
+                self._in_call = False
                 self.grown = self.grown or time.perf_counter() - start >= GROWTH_CALL_S
+                while self._deferred_drops and not self.dead:
+                    self._deferred_drops.pop().drop(self.store)
+                self._deferred_drops.clear()
 
     def take_grown(self) -> bool:
         """Whether, holding no resource, it ran a call long enough to have
         grown since this was last asked."""
         with self.lock:
-            if self.handles or self.dead:
-                return False  # asked again when its last resource goes
+            if self.handles or self.dead or self._in_call:
+                return False  # asked again when its last resource goes (or a finalizer asks mid-call)
             grown, self.grown = self.grown, False
             return grown
 
@@ -290,7 +301,11 @@ class Instance:
         gone; `owned`: one counted in `handles`."""
         with self.lock:
             self.handles -= owned
-            if not self.dead and self.generation == _generation:
+            if self.dead or self.generation != _generation:
+                return
+            if self._in_call:  # a finalizer, run in the middle of this thread's call
+                self._deferred_drops.append(handle)
+            else:
                 handle.drop(self.store)
 
     def _trap_error(self, e: Exception, capability: type[AccelError]) -> AccelError:

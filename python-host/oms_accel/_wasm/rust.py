@@ -36,10 +36,7 @@ class _Runtime:
     """The process's WasmRuntime, loaded through the compiled cache."""
 
     def __init__(self) -> None:
-        path = comp.component_path()
-        if not path.is_file():
-            raise AccelError(f"the component {path} is missing (build it with `make build`)", "unavailable")
-        self.wasm_sha256 = comp.file_sha256(path)
+        path, self.wasm_sha256 = comp.verified_component()
         key = f"rust={_native.__version__};{_native.WASM_ENGINE_SETTINGS}"
         self.native, self.cache_path = comp.load_cached(
             "rust",

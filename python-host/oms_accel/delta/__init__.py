@@ -24,6 +24,7 @@ from typing import Any, Literal
 from .. import backends
 from .._checks import integer
 from .._files import PathLike, byte_views, readable_files
+from .._pickling import one_per_process
 from ..compression import MAX_LEVEL, MIN_LEVEL
 from ..errors import AccelArgumentError, BackendUnavailableError, DeltaError
 from ..limits import Limits
@@ -172,6 +173,20 @@ class DeltaEncoder:
         host = f", host={self.host!r}" if self.backend == "wasm" else ""
         return f"DeltaEncoder(backend={self.backend!r}, method={self.method!r}{host})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its settings: a working encoder where it is unpickled,
+        with codecs (and component instances) of its own."""
+        settings = {
+            "method": self.method,
+            "level": self.level,
+            "limits": self.limits,
+            "window_size": self.window_size or None,
+            "checksum": self.checksum,
+            "verify": self.verify,
+            "host": self.host,
+        }
+        return (_unpickled_encoder, (self.backend, settings))
+
     def _decoder(self, fmt: Format) -> Codec:
         codec = self._decoders.get(fmt)
         if codec is None:
@@ -225,3 +240,8 @@ class DeltaEncoder:
 
 #: The name the monolith imports.
 RustDeltaEncoder = DeltaEncoder
+
+
+def _unpickled_encoder(backend: str, settings: dict[str, Any]) -> DeltaEncoder:
+    key = (DeltaEncoder, backend, *sorted(settings.items()))
+    return one_per_process(key, lambda: DeltaEncoder(backend, **settings))

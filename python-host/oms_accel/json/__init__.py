@@ -22,6 +22,7 @@ from typing import Any, Literal
 from .. import backends
 from .._checks import integer
 from .._files import PathLike, byte_views, readable_files, require_file
+from .._pickling import one_per_process
 from ..errors import AccelArgumentError
 from ..limits import Limits
 from ._backend import MISSING, Arg, DocumentImpl, JsonBackend, SchemaImpl, SchemaSource
@@ -91,9 +92,15 @@ class NdjsonRecord:
 class Document:
     """A parsed JSON document. Pointers are RFC 6901 (``""`` is the whole document)."""
 
-    def __init__(self, impl: DocumentImpl, backend: backends.BackendName) -> None:
+    def __init__(self, impl: DocumentImpl, proc: JsonProcessor) -> None:
         self._impl = impl
-        self.backend = backend
+        self._proc = proc
+        self.backend = proc.backend
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its text and its processor's settings: parsed again
+        where it is unpickled, so that no handle into an instance crosses."""
+        return (_parsed, (self._proc, self.to_text()))
 
     def get(self, pointer: str = "", default: Any = None) -> Any:
         """The value at `pointer` as a Python object, or `default` if there is none."""
@@ -139,6 +146,12 @@ class Schema:
         #: What it was compiled from: (schema text, draft, resources as (URI, text) pairs).
         self.source = source
         self.backend = proc.backend
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its source and its processor's settings: compiled again
+        where it is unpickled (once per process and processor settings)."""
+        text, draft, resources = self.source
+        return (_compiled, (self._proc, text, draft, dict(resources)))
 
     def validate(self, doc: Any) -> list[ValidationError]:
         """Every violation of the schema by `doc` (a Document, JSON text, or a Python value); empty when valid."""
@@ -194,6 +207,11 @@ class JsonProcessor:
         host = f", host={self.host!r}" if self.host else ""
         return f"JsonProcessor(backend={self.backend!r}{host})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its settings (a backend, its host, limits, depth): a
+        working processor where it is unpickled, with instances of its own."""
+        return (_processor, (self.backend, self.host, self.limits, self.max_depth))
+
     def _arg(self, value: Any) -> Arg:
         return Arg(value, self._parse_value)
 
@@ -210,14 +228,14 @@ class JsonProcessor:
         # Bytes go to the backend undecoded: the Rust host hands them to the
         # guest as they are; the others decode them (`decode_utf8`).
         if isinstance(data, str | bytes):
-            return Document(self._backend.parse(data), self.backend)
+            return Document(self._backend.parse(data), self)
         if isinstance(data, os.PathLike):
             with open(require_file(data), "rb") as f:
-                return Document(self._backend.parse(f.read()), self.backend)
+                return Document(self._backend.parse(f.read()), self)
         if isinstance(data, Document):
-            return Document(self._backend.parse(data.to_text()), self.backend)
+            return Document(self._backend.parse(data.to_text()), self)
         with byte_views(data=data) as (view,):
-            return Document(self._backend.parse(view), self.backend)
+            return Document(self._backend.parse(view), self)
 
     # --- schemas ---
 
@@ -319,3 +337,23 @@ def _record(raw: dict[str, Any]) -> NdjsonRecord:
 
 #: The name the monolith imports.
 RustJsonProcessor = JsonProcessor
+
+
+# --- pickling: settings and sources cross, never a handle into an instance ---
+
+
+def _processor(backend: str, host: str | None, limits: Limits, max_depth: int) -> JsonProcessor:
+    # One per process and settings: the documents and schemas of a task
+    # share it (and its compiled-schema cache).
+    key = (JsonProcessor, backend, host, limits, max_depth)
+    return one_per_process(key, lambda: JsonProcessor(backend, limits=limits, max_depth=max_depth, host=host))
+
+
+def _parsed(proc: JsonProcessor, text: str) -> Document:
+    return proc.parse_large_document(text)
+
+
+def _compiled(proc: JsonProcessor, text: str, draft: str | None, resources: dict[str, str]) -> Schema:
+    if draft is None and not resources:
+        return proc._cached_schema(text)  # one compilation per thread, however many tasks carry it
+    return proc.compile_schema(text, draft, resources)  # type: ignore[arg-type]

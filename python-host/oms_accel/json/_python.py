@@ -438,6 +438,7 @@ class CompiledSchema:
             keywords["items"] = _items_2020
         linear = jsonschema.validators.extend(cls, keywords)
         self._validator = linear(schema, registry=registry)
+        self._root = schema
 
     def violations(self, value: Any, timeout_s: float = math.inf) -> list[tuple[str, str, str]]:
         """The violations of `value`. The time limit is checked before each
@@ -458,7 +459,7 @@ class CompiledSchema:
             raise SchemaError(f"invalid schema: {e}", "invalid-schema") from None
         finally:
             _DEADLINE.reset(token)
-        return [(_pointer(e.absolute_path), _pointer(e.absolute_schema_path), _message(e)) for e in errors]
+        return [(_pointer(e.absolute_path), _pointer(_placed(self._root, list(e.absolute_schema_path))), _message(e)) for e in errors]
 
 
 def _compact(value: Any) -> str:
@@ -472,8 +473,11 @@ def _count(n: Any, word: str) -> str:
 
 
 def _listed(values: Sequence[Any]) -> str:
-    """``a, b or c``, each value as compact JSON."""
+    """``a, b or c``, each value as compact JSON; past three values, the
+    first two and ``or N other candidates`` (the component's wording)."""
     shown = [_compact(v) for v in values]
+    if len(shown) > 3:
+        return f"{shown[0]}, {shown[1]} or {len(shown) - 2} other candidates"
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
 
 
@@ -534,6 +538,50 @@ def _message(error: Any) -> str:
     if str(error.message).startswith("False schema does not allow"):  # (jsonschema quotes it by repr)
         return f"False schema does not allow {_compact(error.instance)}"
     return str(error.message)
+
+
+def _placed(root: Any, path: list[Any]) -> list[Any]:
+    """jsonschema's schema path as a pointer into the schema document, as the
+    component reports it: jsonschema steps through a ``$ref`` without naming
+    it (``/properties/x/minimum`` where x is ``{"$ref": "#/$defs/a"}``),
+    the component continues from where the reference leads
+    (``/$defs/a/minimum``). A reference it cannot place here (into another
+    resource, or by anchor) leaves jsonschema's path as it was."""
+    placed: list[Any] = []
+    node = root
+    for part in path:
+        # A keyword the node lacks was reached through its $ref (a sibling
+        # keyword of the same name, in 2019-09 and later, is the node's own).
+        while isinstance(node, dict) and isinstance(node.get("$ref"), str) and part not in node:
+            target = _local_ref(root, node["$ref"])
+            if target is None:
+                return path
+            placed, node = target
+        placed.append(part)
+        node = _child(node, part)
+    return placed
+
+
+def _local_ref(root: Any, ref: str) -> tuple[list[Any], Any] | None:
+    """Where a ``#/...`` reference leads in `root`: its tokens and the schema there."""
+    if ref != "#" and not ref.startswith("#/"):
+        return None
+    tokens: list[Any] = [t.replace("~1", "/").replace("~0", "~") for t in ref[2:].split("/")] if ref != "#" else []
+    node = root
+    for t in tokens:
+        node = _child(node, t)
+        if node is None:
+            return None
+    return tokens, node
+
+
+def _child(node: Any, part: Any) -> Any:
+    if isinstance(node, dict):
+        return node.get(str(part))
+    if isinstance(node, list):
+        i = int(part) if str(part).isdigit() else -1
+        return node[i] if 0 <= i < len(node) else None
+    return None
 
 
 def _pointer(parts: Any) -> str:

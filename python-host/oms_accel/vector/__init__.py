@@ -161,6 +161,8 @@ class VectorIndex:
         #: The ids held, once they are not simply 0 .. _next_id - 1 (None
         #: until then: an index of default ids keeps no set).
         self._id_set: set[int] | None = None
+        #: As given (None: the default where it runs), for pickling.
+        self._threads_given = threads
         self.threads = threads or min(os.cpu_count() or 1, MAX_DEFAULT_THREADS)
         self.limits = limits or Limits()
         impl = _backend(self.backend, self.host)
@@ -282,10 +284,27 @@ class VectorIndex:
     def save(self, path: PathLike) -> None:
         """Writes the index to `path` (replaced whole, never half-written), in
         a format every backend loads."""
-        records = self._impl.records()
+        header, records = self._file_parts()
         with atomic_output(path, VectorError) as out:
-            out.write(fmt.file_header(self.dim, self.metric, self.dtype, len(self), records))
+            out.write(header)
             out.write(records)
+
+    def to_bytes(self) -> bytes:
+        """The index in the file format `save` writes."""
+        header, records = self._file_parts()
+        return header + bytes(records)
+
+    def _file_parts(self) -> tuple[bytes, Any]:
+        """The file format's header and records (written apart, not joined:
+        a large index's records are not copied to be saved)."""
+        records = self._impl.records()
+        return fmt.file_header(self.dim, self.metric, self.dtype, len(self), records), records
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled through the file format, with its settings: loaded again
+        where it is unpickled (on the same backend), never a handle."""
+        settings = {"threads": self._threads_given, "limits": self.limits, "gpu": self.gpu, "host": self.host}
+        return (_unpickled_index, (self.to_bytes(), self.backend, settings))
 
     @classmethod
     def load(
@@ -305,6 +324,25 @@ class VectorIndex:
         """
         with open(require_file(path), "rb") as f:
             data = f.read()
+        return cls.from_bytes(data, backend, threads=threads, limits=limits, gpu=gpu, host=host)
+
+    @classmethod
+    def from_bytes(
+        cls,
+        data: bytes | bytearray | memoryview,
+        backend: str | None = None,
+        *,
+        threads: int | None = None,
+        limits: Limits | None = None,
+        gpu: bool | None = None,
+        host: str | None = None,
+    ) -> VectorIndex:
+        """An index from the bytes `to_bytes` (or `save`) wrote; the
+        arguments are as for `VectorIndex`.
+
+        Raises:
+            VectorError: the bytes are not an index, or are truncated or damaged.
+        """
         dim, metric, dtype, count, records = fmt.parse_file(data)
         record = fmt.record_len(dim, dtype)
         ids = [struct.unpack_from("<Q", records, i * record)[0] for i in range(count)]
@@ -452,3 +490,7 @@ def _result(hits: Hits) -> Result:
     if np is None:
         return ids, scores
     return np.array(ids, dtype=np.int64), np.array(scores, dtype=np.float32)
+
+
+def _unpickled_index(data: bytes, backend: str, settings: dict[str, Any]) -> VectorIndex:
+    return VectorIndex.from_bytes(data, backend, **settings)

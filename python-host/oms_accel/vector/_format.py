@@ -47,7 +47,7 @@ def file_header(dim: int, metric: Metric, dtype: DType, count: int, records: byt
     return FILE_HEADER.pack(fields, zlib.crc32(records, zlib.crc32(fields)), 0)
 
 
-def parse_file(data: bytes | memoryview) -> tuple[int, Metric, DType, int, memoryview]:
+def parse_file(data: bytes | bytearray | memoryview) -> tuple[int, Metric, DType, int, memoryview]:
     """(dimension, metric, dtype, count, records) of an index file, every
     field checked (version 2: the checksum first); VectorError otherwise."""
     view = memoryview(data)

@@ -1,9 +1,10 @@
-"""The same component in node, through jco: what it does there agrees with
-what it does through wasmtime-py and with the other backends.
+"""The same component in node, through the JS package (js/, transpiled by
+jco): what it does there agrees with what it does through wasmtime-py and
+with the other backends.
 
-`make build` transpiles the component into tests/jco/build; tests/jco/run.mjs
-runs one operation per call. Set-up installs node and jco, so a missing one is
-a failure here, not a skip."""
+`make build` builds the package; tests/js/run.mjs runs one operation per
+call. Set-up installs node and the package's dependencies, so a missing one
+is a failure here, not a skip."""
 
 from __future__ import annotations
 
@@ -21,13 +22,14 @@ from oms_accel.samples import document, edit
 
 from ..conftest import VCDIFF_ENCODERS, make, tool
 
-JCO = Path(__file__).parent
+HERE = Path(__file__).parent
+PACKAGE = HERE.parents[1] / "js"
 
 
 def node(*args: object) -> tuple[int, Any]:
     """Runs run.mjs; its exit code and the JSON it printed."""
-    assert (JCO / "build" / "oms_accel.js").is_file(), "the jco bindings are missing: run `make build`"
-    p = subprocess.run([tool("node"), str(JCO / "run.mjs"), *map(str, args)], check=False, capture_output=True, text=True, timeout=120)
+    assert (PACKAGE / "build" / "oms_accel.js").is_file(), "the JS package is not built: run `make build`"
+    p = subprocess.run([tool("node"), str(HERE / "run.mjs"), *map(str, args)], check=False, capture_output=True, text=True, timeout=120)
     assert p.stdout, f"node printed nothing: {p.stderr}"
     return p.returncode, json.loads(p.stdout)
 
@@ -66,6 +68,7 @@ def test_a_corrupt_delta_is_an_error_in_node_too(versions: tuple[Path, Path, byt
     (tmp_path / "delta").write_bytes(delta)
     rc, out = node("decode", old, tmp_path / "delta", tmp_path / "out")
     assert rc == 1 and out["error"]["code"] in {"corrupt", "checksum-mismatch"}, out
+    assert out["error"]["name"] == "DeltaError"
 
 
 @pytest.mark.parametrize(
@@ -86,6 +89,7 @@ def test_invalid_json_is_the_same_error_in_node(tmp_path: Path) -> None:
     with pytest.raises(JsonError) as e:
         JsonProcessor("wasm").parse_large_document((tmp_path / "doc.json").read_text())
     assert out["error"] == {
+        "name": "JsonSyntaxError",
         "code": "syntax",
         "message": "line 2 column 9: expected a value",
         "position": {"offset": 14, "line": 2, "column": 9},
