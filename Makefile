@@ -57,7 +57,7 @@ $(WASM_PIN): $(WASM_PKG)
 	sha256sum $< | cut -d' ' -f1 > $@
 
 # The package, editable, with the native module built by maturin.
-$(VENV)/.installed: $(VENV)/.created python-host/pyproject.toml python-host/requirements.lock $(shell find host-native/src guest/src/vector -type f) host-native/Cargo.toml guest/Cargo.toml Cargo.lock
+$(VENV)/.installed: $(VENV)/.created python-host/pyproject.toml python-host/requirements.lock $(shell find host-native/src codecs/src guest/src/vector -type f) host-native/Cargo.toml codecs/Cargo.toml guest/Cargo.toml Cargo.lock
 	$(PIP) install -q -c python-host/requirements.lock -e "python-host[dev]"
 	touch $@
 
@@ -96,8 +96,8 @@ run: setup ## set up, then a short tour: a document history encoded and decoded,
 
 test: setup lint cargo-test pytest test-wheel ## set up, then lint, cargo test, pytest on every backend, and the wheel's tests
 
-cargo-test: ## the guest's logic natively (unit, property and integration tests)
-	cargo test -p oms-accel-guest --release
+cargo-test: ## the guest's logic natively (unit, property and integration tests) and the C codecs' wrappers
+	cargo test -p oms-accel-guest -p oms-accel-codecs --release
 
 pytest: ## the Python suite, on every backend and host that loads
 	$(PY) -m pytest tests
@@ -147,11 +147,13 @@ bench: setup ## the delta, JSON and vector benchmarks beside their peers, the de
 
 # Coverage-guided fuzzing with cargo fuzz (nightly, AddressSanitizer): each
 # target of fuzz/ from seeds fuzz/seeds.py makes (never committed), for
-# FUZZ_SECONDS each, under an RSS limit. `cargo test` runs the same bodies
-# over mutated seeds (guest/tests/fuzz_smoke.rs), so `make test` keeps them
-# working without the nightly build.
+# FUZZ_SECONDS each, under an RSS limit; then the pure-Python decoders under
+# atheris (fuzz/atheris_targets.py), from the same seeds. `cargo test` runs the same bodies
+# over mutated seeds (guest/ and codecs/tests/fuzz_smoke.rs, and
+# tests/fuzz for atheris's), so `make test` keeps them working without the
+# nightly build.
 CARGO_FUZZ_VERSION := 0.13.2
-FUZZ_TARGETS := vcdiff_decode vcdiff_roundtrip json_scan json_schema json_patch vector_index_load
+FUZZ_TARGETS := vcdiff_decode vcdiff_roundtrip json_scan json_schema json_patch vector_index_load zstd_delta_decode xdelta3_decode
 FUZZ_SECONDS ?= 60
 fuzz: setup ## every cargo fuzz target for FUZZ_SECONDS (default 60) each, from seeds made here
 	@cargo fuzz --version 2>/dev/null | grep -q "$(CARGO_FUZZ_VERSION)" || cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
@@ -160,6 +162,14 @@ fuzz: setup ## every cargo fuzz target for FUZZ_SECONDS (default 60) each, from 
 	cd fuzz && for t in $(FUZZ_TARGETS); do \
 	  case $$t in json_*) dict="-dict=json.dict";; *) dict="";; esac; \
 	  cargo +nightly fuzz run -O $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 $$dict || exit 1; \
+	done
+	$(PIP) install -q -c python-host/requirements.lock atheris
+	@set -e; for pair in vcdiff_decode:vcdiff_decode json_parse:json_scan json_patch:json_patch; do \
+	  t=$${pair%%:*}; seeds=fuzz/corpus/$${pair#*:}; mkdir -p fuzz/corpus/py_$$t fuzz/artifacts/py_$$t; \
+	  case $$t in json_*) dict="-dict=fuzz/json.dict";; *) dict="";; esac; \
+	  echo "atheris: $$t"; \
+	  $(PY) fuzz/atheris_targets.py $$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
+	    -artifact_prefix=fuzz/artifacts/py_$$t/ $$dict fuzz/corpus/py_$$t $$seeds; \
 	done
 
 SCREENSHOT ?= demo.png

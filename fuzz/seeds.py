@@ -1,6 +1,7 @@
 """Writes the fuzz targets' seed corpora into fuzz/corpus/<target>/ (made at
 set-up by `make fuzz`, never committed): deltas from our encoders and from
-the xdelta3 tool (-S none and -S djw), JSON documents and schemas from the
+the xdelta3 tool (-S none and -S djw), zstd patch-from frames from ours and
+from `zstd --patch-from`, JSON documents and schemas from the
 JSON-Schema-Test-Suite that set-up fetched, RFC 6902 patches, and saved
 vector indexes. Two-part inputs are joined as the targets split them: a
 little-endian u16 length of the first part, then both parts."""
@@ -37,17 +38,41 @@ def xdelta3(old: bytes, new: bytes, secondary: str) -> bytes:
         return (Path(d) / "delta").read_bytes()
 
 
+def zstd_patch_from(old: bytes, new: bytes, checksum: bool) -> bytes:
+    with tempfile.TemporaryDirectory() as d:
+        (Path(d) / "old").write_bytes(old)
+        (Path(d) / "new").write_bytes(new)
+        flag = "--check" if checksum else "--no-check"
+        subprocess.run(["zstd", "-q", "-f", flag, f"--patch-from={d}/old", f"{d}/new", "-o", f"{d}/delta"], check=True)
+        return (Path(d) / "delta").read_bytes()
+
+
 def main() -> None:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "corpus"
     seeds: dict[str, list[bytes]] = {
-        t: [] for t in ("vcdiff_decode", "vcdiff_roundtrip", "json_scan", "json_schema", "json_patch", "vector_index_load")
+        t: []
+        for t in (
+            "vcdiff_decode",
+            "vcdiff_roundtrip",
+            "json_scan",
+            "json_schema",
+            "json_patch",
+            "vector_index_load",
+            "zstd_delta_decode",
+            "xdelta3_decode",
+        )
     }
     for size, seed in ((600, 1), (3000, 2), (20000, 3)):
         old = document(size, seed)
         new = edit(old, 0.05, seed + 10)
         deltas = [DeltaEncoder(b).encode(old, new) for b in ("wasm", "python")]
-        deltas += [xdelta3(old, new, "none"), xdelta3(old, new, "djw")]
+        tool = [xdelta3(old, new, "none"), xdelta3(old, new, "djw")]
+        deltas += tool
         seeds["vcdiff_decode"] += [join(old, d) for d in deltas]
+        seeds["xdelta3_decode"] += [join(old, d) for d in [*tool, DeltaEncoder("native", method="xdelta3").encode(old, new)]]
+        frames = [zstd_patch_from(old, new, True), zstd_patch_from(old, new, False)]
+        frames.append(DeltaEncoder("native", method="zstd").encode(old, new))
+        seeds["zstd_delta_decode"] += [join(old, f) for f in frames]
         seeds["vcdiff_roundtrip"].append(join(old[:4000], new[:4000]))
     proc = JsonProcessor("wasm")
     files = sorted(SUITE.glob("*.json")) if SUITE.is_dir() else []

@@ -11,14 +11,6 @@ pub fn raise(py: Python<'_>, class: &str, message: impl Into<String>, code: &str
     build().unwrap_or_else(|e| e)
 }
 
-pub fn delta_error(py: Python<'_>, message: impl Into<String>, code: &str) -> PyErr {
-    raise(py, "DeltaError", message, code)
-}
-
-pub fn compression_error(py: Python<'_>, message: impl Into<String>, code: &str) -> PyErr {
-    raise(py, "CompressionError", message, code)
-}
-
 pub fn limit_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
     raise(py, "LimitError", message, "limit-exceeded")
 }
@@ -46,6 +38,12 @@ pub fn from_code(
         Ok(PyErr::from_value(exc))
     };
     build().unwrap_or_else(|err| err)
+}
+
+/// A refusal of the C codecs (`oms_accel_codecs`), as `capability`'s
+/// error or the type its code names.
+pub fn codec_error(py: Python<'_>, e: oms_accel_codecs::Error, capability: &str) -> PyErr {
+    from_code(py, e.kind.code(), &e.message, capability, None)
 }
 
 /// An error of the guest's logic run natively (not through the component).
