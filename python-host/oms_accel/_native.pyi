@@ -95,9 +95,12 @@ WASM_ENGINE_SETTINGS: str
 class WasmRuntime:
     """The Engine, the compiled component and its linker (one per process)."""
 
-    def __new__(cls, path: str, precompiled: bool) -> Self:
-        """The component at `path`: a .wasm compiled now, or with `precompiled`
-        a file `serialize` wrote (native code: trusted by the caller)."""
+    @staticmethod
+    def compile(wasm: bytes) -> WasmRuntime:
+        """Compiles the component from `wasm`, the bytes whose sha256 the caller checked."""
+    @staticmethod
+    def load_compiled(path: str) -> WasmRuntime:
+        """Loads what `serialize` wrote (native code: trusted by the caller)."""
     def serialize(self) -> bytes: ...
 
 @final

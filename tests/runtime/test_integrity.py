@@ -84,3 +84,26 @@ def test_a_cache_others_can_write_is_never_read(host: str, tmp_path: Path) -> No
     assert component._untrusted_cache(shared) is None
     (shared / loaded.name).chmod(0o666)
     assert not component._owned_and_private(shared / loaded.name)
+
+
+@pytest.mark.parametrize("host", WASM_HOSTS)
+def test_what_is_compiled_is_what_was_checked(host: str, tmp_path: Path) -> None:
+    """The component file replaced between its check and its compile (by
+    whoever can write it) changes nothing: the checked bytes are compiled."""
+    shutil.copy(COMPONENT, tmp_path / "other.wasm")
+    swap = (
+        "import os\n"
+        "import oms_accel._wasm.component as comp\n"
+        "checked = comp.verified_component\n"
+        "def then_swapped():\n"
+        "    result = checked()\n"
+        "    with open(os.environ['OMS_ACCEL_WASM'], 'wb') as f:\n"
+        "        f.write(b'\\0asm\\x0d\\0\\x01\\0 not the component')\n"
+        "    return result\n"
+        "comp.verified_component = then_swapped\n"
+    )
+    env = {"OMS_ACCEL_WASM": str(tmp_path / "other.wasm"), "OMS_ACCEL_WASM_SHA256": PINNED, "OMS_ACCEL_WASM_HOST": host}
+    # A cache of its own, so that the component is compiled, not loaded.
+    p = run(swap + USE, OMS_ACCEL_CACHE_DIR=str(tmp_path / "cache"), **env)
+    assert p.returncode == 0 and p.stdout.strip() == "b'b'", p.stderr
+    assert (tmp_path / "other.wasm").read_bytes().startswith(b"\0asm\x0d")

@@ -34,6 +34,7 @@ use wasmtime::{Config, Engine, OptLevel, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use crate::buffer::Input;
 use crate::errors;
 
 pub(crate) mod bindings {
@@ -185,6 +186,14 @@ impl Drop for RuntimeInner {
     }
 }
 
+/// Where a runtime's component comes from.
+enum Source<'a> {
+    /// The component's bytes, compiled now.
+    Wasm(&'a [u8]),
+    /// A file `serialize` wrote.
+    Compiled(&'a str),
+}
+
 /// The Engine, the compiled component and its linker.
 #[pyclass(frozen, module = "oms_accel._native")]
 pub struct WasmRuntime {
@@ -194,16 +203,22 @@ pub struct WasmRuntime {
 
 #[pymethods]
 impl WasmRuntime {
-    /// Loads the component from `path`: a `.wasm` compiled now, or (with
-    /// `precompiled`) what `serialize` wrote, mapped from the file. wasmtime
-    /// refuses a serialized component from another version or settings.
-    ///
-    /// A precompiled file is native code: the caller trusts it (the cache's
-    /// checksum and ownership rules) before handing it here.
-    #[new]
-    fn new(py: Python<'_>, path: &str, precompiled: bool) -> PyResult<Self> {
-        let path = path.to_owned();
-        py.detach(move || Self::load(&path, precompiled))
+    /// Compiles the component from `wasm`, the bytes whose sha256 the caller
+    /// checked (never the file again: it could have changed since).
+    #[staticmethod]
+    fn compile(py: Python<'_>, wasm: Input<'_>) -> PyResult<Self> {
+        let wasm = wasm.as_slice();
+        py.detach(|| Self::load(Source::Wasm(wasm)))
+            .map_err(|e| errors::raise(py, "AccelError", e, "unavailable"))
+    }
+
+    /// Loads what `serialize` wrote, mapped from the file at `path`. It is
+    /// native code: the caller trusts the file (the cache's checksum and
+    /// ownership rules) before handing it here; wasmtime refuses one from
+    /// another version or settings.
+    #[staticmethod]
+    fn load_compiled(py: Python<'_>, path: &str) -> PyResult<Self> {
+        py.detach(|| Self::load(Source::Compiled(path)))
             .map_err(|e| errors::raise(py, "AccelError", e, "unavailable"))
     }
 
@@ -222,17 +237,16 @@ impl WasmRuntime {
 }
 
 impl WasmRuntime {
-    fn load(path: &str, precompiled: bool) -> Result<Self, String> {
+    fn load(source: Source<'_>) -> Result<Self, String> {
         let engine =
             Engine::new(&engine_config()).map_err(|e| format!("the engine does not start: {e}"))?;
-        let component = if precompiled {
-            // SAFETY: the caller vouches for the file (see `new`); wasmtime
-            // checks its header against this engine's version and settings.
-            unsafe { Component::deserialize_file(&engine, path) }
-                .map_err(|e| format!("the compiled component {path} does not load: {e}"))?
-        } else {
-            Component::from_file(&engine, path)
-                .map_err(|e| format!("the component {path} does not compile: {e:#}"))?
+        let component = match source {
+            Source::Wasm(wasm) => Component::new(&engine, wasm)
+                .map_err(|e| format!("the component does not compile: {e:#}"))?,
+            // SAFETY: the caller vouches for the file (see `load_compiled`);
+            // wasmtime checks its header against this engine's version and settings.
+            Source::Compiled(path) => unsafe { Component::deserialize_file(&engine, path) }
+                .map_err(|e| format!("the compiled component {path} does not load: {e}"))?,
         };
         let mut linker: Linker<HostState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)

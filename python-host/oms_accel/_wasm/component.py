@@ -64,16 +64,20 @@ def pinned_sha256() -> str | None:
         return None
 
 
-def verified_component() -> tuple[Path, str]:
-    """The component's path and sha256, once its sha256 is the one expected:
+def verified_component() -> tuple[bytes, str]:
+    """The component's bytes and sha256, once its sha256 is the one expected:
     the package's pin, or ``$OMS_ACCEL_WASM_SHA256`` for a component named
-    by ``$OMS_ACCEL_WASM``. Raises AccelError (``unavailable``) otherwise."""
+    by ``$OMS_ACCEL_WASM``. The file is read once: what is compiled is what
+    was checked, whatever happens to the file after. Raises AccelError
+    (``unavailable``) otherwise."""
     from ..errors import AccelError
 
     path = component_path()
-    if not path.is_file():
-        raise AccelError(f"the component {path} is missing (build it with `make build`)", "unavailable")
-    actual = file_sha256(path)
+    try:
+        wasm = path.read_bytes()
+    except OSError as e:
+        raise AccelError(f"the component {path} cannot be read ({e.strerror}; build it with `make build`)", "unavailable") from None
+    actual = hashlib.sha256(wasm).hexdigest()
     if os.environ.get(ENV_WASM):
         expected = os.environ.get(ENV_WASM_SHA256, "").strip().lower()
         if not expected:
@@ -86,7 +90,7 @@ def verified_component() -> tuple[Path, str]:
         pinner = "the package"
     if actual != expected:
         raise AccelError(f"refusing the component {path}: its sha256 is {actual}, but {pinner} expects {expected}", "unavailable")
-    return path, actual
+    return wasm, actual
 
 
 def cache_dir() -> Path:

@@ -119,7 +119,7 @@ def get_runtime() -> Runtime:
 class Runtime:
     """The Engine, the compiled component and the epoch ticker of one process."""
 
-    def __init__(self, wasm_path: Path, wasm_sha256: str) -> None:
+    def __init__(self, wasm: bytes, wasm_sha256: str) -> None:
         try:
             import wasmtime
             import wasmtime.component
@@ -139,7 +139,7 @@ class Runtime:
 
         def compile() -> Any:
             try:
-                return Component.from_file(self.engine, str(wasm_path))
+                return Component(self.engine, wasm)
             except wasmtime.WasmtimeError as e:
                 raise AccelError(f"the component does not compile: {e}") from None
 

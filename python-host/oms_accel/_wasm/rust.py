@@ -36,13 +36,13 @@ class _Runtime:
     """The process's WasmRuntime, loaded through the compiled cache."""
 
     def __init__(self) -> None:
-        path, self.wasm_sha256 = comp.verified_component()
+        wasm, self.wasm_sha256 = comp.verified_component()
         key = f"rust={_native.__version__};{_native.WASM_ENGINE_SETTINGS}"
         self.native, self.cache_path = comp.load_cached(
             "rust",
             comp.cache_file(self.wasm_sha256, key),
-            lambda cached: _native.WasmRuntime(cached, True),
-            lambda: _native.WasmRuntime(str(path), False),
+            _native.WasmRuntime.load_compiled,
+            lambda: _native.WasmRuntime.compile(wasm),
             lambda rt: rt.serialize(),
             (AccelError,),
         )
