@@ -17,6 +17,7 @@ from dataclasses import asdict
 from typing import Any
 
 from ._command import EXIT_FAILED, EXIT_USAGE, InputError, add_common
+from .errors import BackendUnavailableError
 from .limits import Limits
 
 
@@ -58,11 +59,12 @@ def _cluster_options(p: argparse.ArgumentParser) -> None:
 
 @contextlib.contextmanager
 def _client(args: argparse.Namespace) -> Iterator[Any]:
+    from .dask import require_distributed
+
     try:
-        import distributed as dist
-    except ImportError:
-        raise InputError("oms-accel batch needs dask and distributed: pip install 'oms-accel[dask]'") from None
-    distributed: Any = dist  # (partly typed)
+        distributed = require_distributed("oms-accel batch")
+    except BackendUnavailableError as e:  # a usage error here: the command cannot run at all
+        raise InputError(str(e)) from None
     if args.scheduler:
         with distributed.Client(args.scheduler) as c:
             yield c

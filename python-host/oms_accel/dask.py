@@ -57,12 +57,19 @@ PAIRS_PER_TASK = 8
 FILES_PER_TASK = 1
 
 
-def _client(client: distributed.Client | None) -> distributed.Client:
-    """`client`, else the current one, with the warm-up plugin registered."""
+def require_distributed(who: str = "oms_accel.dask") -> Any:
+    """The `distributed` module, or BackendUnavailableError saying what
+    `who` needs and how to install it."""
     try:
         import distributed
     except ImportError:
-        raise BackendUnavailableError("oms_accel.dask needs dask and distributed: pip install 'oms-accel[dask]'") from None
+        raise BackendUnavailableError(f"{who} needs dask and distributed: pip install 'oms-accel[dask]'") from None
+    return distributed
+
+
+def _client(client: distributed.Client | None) -> distributed.Client:
+    """`client`, else the current one, with the warm-up plugin registered."""
+    distributed = require_distributed()
     if client is None:
         try:
             client = distributed.get_client()
@@ -345,20 +352,31 @@ def validate_bag(documents: dask.bag.Bag, schema: Any, processor: JsonProcessor 
     into a dataframe with ``.to_dataframe()``."""
     compiled = schema if isinstance(schema, Schema) else (processor or JsonProcessor()).compile_schema(schema)
 
-    def check(numbered: tuple[int, Any]) -> list[dict[str, Any]]:
-        i, doc = numbered
-        try:
-            found = compiled.validate(doc)
-        except AccelError as e:
-            return [{"record": i, "error": str(e)}]
-        return [{"record": i, "instance_path": v.instance_path, "schema_path": v.schema_path, "message": v.message} for v in found]
+    def check(part: list[Any], first: int) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for i, doc in enumerate(part, first):
+            try:
+                found = compiled.validate(doc)
+            except AccelError as e:
+                out.append({"record": i, "error": str(e)})
+                continue
+            out += ({"record": i, "instance_path": v.instance_path, "schema_path": v.schema_path, "message": v.message} for v in found)
+        return out
 
     import dask.bag
+    from dask.delayed import delayed
 
-    db: Any = dask.bag  # (dask is partly typed)
-    docs: Any = documents
-    indexed = db.zip(db.range(docs.count().compute(), npartitions=docs.npartitions), docs)
-    return cast("dask.bag.Bag", indexed.map(check).flatten())
+    # Each partition is numbered from the lengths of those before it, in the
+    # same graph: the documents are read once, when the result is computed.
+    parts = [delayed(list)(p) for p in cast(Any, documents).to_delayed()]
+    firsts = [0]
+    for p in parts[:-1]:
+        firsts.append(delayed(_plus_len)(firsts[-1], p))
+    return cast("dask.bag.Bag", cast(Any, dask.bag).from_delayed([delayed(check)(p, f) for p, f in zip(parts, firsts, strict=True)]))
+
+
+def _plus_len(n: int, part: list[Any]) -> int:
+    return n + len(part)
 
 
 # --- sharded vector search ----------------------------------------------------------------

@@ -137,6 +137,23 @@ def test_a_bag_of_documents_validates_to_a_bag_of_violations(client: distributed
     ]
 
 
+def test_a_bag_is_read_once_and_numbered_across_partitions() -> None:
+    import dask
+    import dask.bag as db
+
+    reads: list[int] = []
+
+    def read(i: int) -> str:
+        reads.append(i)
+        return "[1," if i in (0, 7, 12) else "{}"
+
+    bag = db.from_sequence(range(13), npartitions=5).map(read)
+    with dask.config.set(scheduler="sync"):  # every read in this process, where it is counted
+        got = od.validate_bag(bag, {"type": "object"}, JsonProcessor("python")).compute()
+    assert [g["record"] for g in got] == [0, 7, 12]
+    assert sorted(reads) == list(range(13))  # one pass: no count first
+
+
 @pytest.mark.parametrize("metric", ["cosine", "l2"])
 def test_a_sharded_index_answers_as_one_local_index(client: distributed.Client, metric: str, tmp_path: Path) -> None:
     rng = np.random.default_rng(4)
