@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shlex
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -104,6 +106,9 @@ def main() -> None:
         targets = Targets()
     if name not in targets.by_name:
         sys.exit(f"unknown target {name!r}: expected one of {', '.join(targets.by_name)}")
+    # libFuzzer runs argv[0] again, through the shell, for -merge, -fork and
+    # -minimize_crash: make it a command that runs this target.
+    sys.argv[0] = shlex.join([sys.executable, os.path.abspath(__file__), name])
     atheris.Setup(sys.argv, targets.by_name[name])
     atheris.Fuzz()
 
