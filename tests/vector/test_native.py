@@ -88,16 +88,31 @@ def test_threads_split_the_rows_and_merge_exactly() -> None:
 
 
 def test_similarity_matches_the_component_and_is_writable(levels: list[str]) -> None:
+    """L2 runs the index's kernel: the component's scores, bit for bit.
+    Cosine and dot run an sgemm, whose order of additions differs: the
+    component's scores to within 1e-5 of |a||b| (README's tolerance)."""
     from oms_accel import _native
 
-    a, b = data(70, 40, seed=1), data(300, 40, seed=2)
+    # 3000 rows: more than one of the sgemm's steps (1024 rows), and on threads.
+    a, b = data(70, 40, seed=1), data(3000, 40, seed=2)
     for metric in METRICS:
+        if metric == "cosine":
+            b = b.copy()
+            b[7] = 1e30  # its norm overflows f32: a zero vector, as in an index
+        norms = np.outer(np.linalg.norm(a.astype(np.float64), axis=1), np.linalg.norm(b.astype(np.float64), axis=1))
         want = similarity(a, b, metric, backend="wasm")  # type: ignore[arg-type]
         for level in levels:
             _native.native_simd(level)
             got = similarity(a, b, metric, backend="native")  # type: ignore[arg-type]
-            assert got.dtype == np.float32 and got.shape == (70, 300) and got.flags.writeable
-            assert got.tobytes() == want.tobytes(), (metric, level)
+            assert got.dtype == np.float32 and got.shape == (70, 3000) and got.flags.writeable
+            if metric == "l2":
+                assert got.tobytes() == want.tobytes(), level
+                continue
+            tolerance = 1e-5 * (1.0 if metric == "cosine" else norms)
+            assert (np.abs(got.astype(np.float64) - want) <= tolerance).all(), (metric, level)
+            # A zero vector scores 0, exactly (never -0.0).
+            for zeros in (got[:, 5], got[5]) + ((got[:, 7],) if metric == "cosine" else ()):
+                assert (zeros == 0).all() and not np.signbit(zeros).any(), metric
 
 
 def test_searches_run_in_parallel_threads() -> None:

@@ -327,6 +327,19 @@ def test_similarity_is_every_pair(backend: str, metric: str) -> None:
         similarity(a, data(3, 5), metric, backend=backend)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("metric", METRICS)
+def test_similarity_names_a_non_finite_value_by_its_place(backend: str, metric: str) -> None:
+    # 2500 rows: past the native sgemm's first step and split over threads.
+    a, b = data(3, 8, seed=2), data(2500, 8, seed=3)
+    b[2100, 6] = np.inf
+    with pytest.raises(AccelArgumentError, match=r"vector 2100 has a non-finite value \(inf\) at position 6"):
+        similarity(a, b, metric, backend=backend)
+    a[1, 2] = np.nan
+    with pytest.raises(AccelArgumentError, match=r"vector 1 has a non-finite value \(NaN\) at position 2"):
+        similarity(a, b, metric, backend=backend)
+
+
 @pytest.mark.parametrize("backend", [b for b in BACKENDS if is_wasm(b)])
 def test_memory_limit_is_a_limit_error_and_the_index_stays_usable(backend: str) -> None:
     from oms_accel import LimitError, Limits

@@ -541,8 +541,9 @@ pub fn similarity(a: &[f32], b: &[f32], dim: usize, metric: Metric) -> Result<Ve
 }
 
 /// The counts of `a` and `b` (whole vectors of `dim`), refused when the
-/// matrix would be too large for memory.
-fn similarity_shape(a: &[f32], b: &[f32], dim: usize) -> Result<(usize, usize)> {
+/// matrix would be too large for memory: [`similarity`]'s checks of
+/// everything but the values.
+pub fn similarity_shape(a: &[f32], b: &[f32], dim: usize) -> Result<(usize, usize)> {
     Index::new(dim as u32, Metric::Dot, Storage::F32)?; // the dimension's range
     check_shape(a.len(), dim, "the first batch")?;
     check_shape(b.len(), dim, "the second batch")?;

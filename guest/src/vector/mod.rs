@@ -14,7 +14,7 @@ mod rows;
 pub mod simd;
 pub mod topk;
 
-pub use index::{check_similarity, similarity, similarity_each, Index, Storage};
+pub use index::{check_similarity, similarity, similarity_each, similarity_shape, Index, Storage};
 pub use kernels::{dot, norm, squared_l2};
 pub use topk::{top_k, Hit, TopK};
 
