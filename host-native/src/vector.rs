@@ -341,10 +341,10 @@ const GEMM_ROWS: usize = 1024;
 /// sum per pair and cannot be tiled, which held `similarity` at numpy's
 /// speed. So these scores differ from the other backends' in rounding
 /// (measured at most 1.5e-7 of |a||b| at 384 dimensions; the tests hold
-/// them to the component's within 1e-5 of |a||b|). For cosine, `b`'s rows are not copied
-/// and normalized: each column is scaled by its row's inverse norm after
-/// the product, the norm and the zero-vector rule (a zero or overflowing
-/// norm scores 0) being the index's own.
+/// them to the component's within 1e-5 of |a||b|). For cosine, `b`'s rows
+/// are not copied and normalized: each column is scaled by its row's
+/// inverse norm after the product, the norm and the zero-vector rule (a
+/// zero or overflowing norm scores 0) being the index's own.
 ///
 /// # Safety
 /// `out` must be valid for writes of `rows` cells at each of the queries'
@@ -365,12 +365,12 @@ unsafe fn gemm_part(
         // has no finite norm (one whose norm overflows is looked at again).
         inverse.clear();
         for r in rows.chunks_exact(dim) {
-            let n = norm(r);
-            if !n.is_finite() && r.iter().any(|x| !x.is_finite()) {
+            let length = norm(r);
+            if !length.is_finite() && r.iter().any(|x| !x.is_finite()) {
                 return Err(Error::invalid("a non-finite value")); // named by the caller
             }
             inverse.push(match m {
-                Metric::Cosine if n > 0.0 && n.is_finite() => 1.0 / n,
+                Metric::Cosine if length > 0.0 && length.is_finite() => 1.0 / length,
                 Metric::Cosine => 0.0,
                 _ => 1.0,
             });

@@ -93,8 +93,9 @@ def test_similarity_matches_the_component_and_is_writable(levels: list[str]) -> 
     component's scores to within 1e-5 of |a||b| (README's tolerance)."""
     from oms_accel import _native
 
-    # 3000 rows: more than one of the sgemm's steps (1024 rows), and on threads.
-    a, b = data(70, 40, seed=1), data(3000, 40, seed=2)
+    # 8000 rows: several of the sgemm's steps (1024 rows), and a 2.2 MB
+    # matrix, which is split over threads (1 MB each at least).
+    a, b = data(70, 40, seed=1), data(8000, 40, seed=2)
     for metric in METRICS:
         if metric == "cosine":
             b = b.copy()
@@ -104,7 +105,7 @@ def test_similarity_matches_the_component_and_is_writable(levels: list[str]) -> 
         for level in levels:
             _native.native_simd(level)
             got = similarity(a, b, metric, backend="native")  # type: ignore[arg-type]
-            assert got.dtype == np.float32 and got.shape == (70, 3000) and got.flags.writeable
+            assert got.dtype == np.float32 and got.shape == (70, 8000) and got.flags.writeable
             if metric == "l2":
                 assert got.tobytes() == want.tobytes(), level
                 continue

@@ -330,7 +330,7 @@ def test_similarity_is_every_pair(backend: str, metric: str) -> None:
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("metric", METRICS)
 def test_similarity_names_a_non_finite_value_by_its_place(backend: str, metric: str) -> None:
-    # 2500 rows: past the native sgemm's first step and split over threads.
+    # 2500 rows: past the native sgemm's first step (1024 rows).
     a, b = data(3, 8, seed=2), data(2500, 8, seed=3)
     b[2100, 6] = np.inf
     with pytest.raises(AccelArgumentError, match=r"vector 2100 has a non-finite value \(inf\) at position 6"):

@@ -9,8 +9,7 @@ split into shards, one per thread, each in its own component instance
 (simd128 kernels); a search runs on all shards at once and their best k
 are merged. Both run the same index code: the same scores, bit for bit
 (but for the native `similarity` with cosine or dot, an sgemm: within 1e-5
-of |a||b|). The
-python backend does the same in the standard library. numpy is optional: without it, vectors are lists and
+of |a||b|). The python backend does the same in the standard library. numpy is optional: without it, vectors are lists and
 results come back as lists; with it, numpy arrays go in without a Python loop
 and come back out::
 

@@ -2,8 +2,9 @@
 process by the native module, its scoring loop compiled for the widest SIMD
 the CPU has (AVX-512, AVX2, else SSE2 or NEON) and its rows split over
 threads. Same storage, file format, scores (bit for bit; `similarity` with
-cosine or dot, an sgemm, to within 1e-5 of |a||b|) and ties as the wasm backend, without the sandbox: the fastest on the CPU, and the
-default where the module loads.
+cosine or dot, an sgemm, to within 1e-5 of |a||b|) and ties as the wasm
+backend, without the sandbox: the fastest on the CPU, and the default
+where the module loads.
 """
 
 from __future__ import annotations
