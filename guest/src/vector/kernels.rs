@@ -143,6 +143,11 @@ pub trait Kernel {
         rows: [&[T]; R],
         term: Term,
     ) -> [[f32; R]; Q];
+
+    /// Asks the CPU to start loading `row` into its outer caches, where the
+    /// kernel has a way to (a hint: no fault, no effect on results).
+    #[inline(always)]
+    fn prefetch<T>(_row: &[T]) {}
 }
 
 pub struct Portable;
@@ -172,6 +177,24 @@ impl Kernel for Avx2 {
         match term {
             Term::Product => avx2::block::<T, Q, R, false>(queries, rows),
             Term::SquaredDifference => avx2::block::<T, Q, R, true>(queries, rows),
+        }
+    }
+
+    /// Every cache line of `row` into L2 (`T2`: not L1, which the rows
+    /// being scored need). The hardware prefetchers alone left a single
+    /// query at two thirds of the memory's speed (`PREFETCH_BYTES` has the
+    /// numbers).
+    #[inline(always)]
+    fn prefetch<T>(row: &[T]) {
+        let p = row.as_ptr().cast::<i8>();
+        let bytes = std::mem::size_of_val(row);
+        let mut at = 0;
+        while at < bytes {
+            // SAFETY: a prefetch never faults, and `at` stays within `row`.
+            unsafe {
+                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T2 }>(p.add(at))
+            };
+            at += 64;
         }
     }
 }
