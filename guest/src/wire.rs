@@ -61,7 +61,7 @@ pub fn hex_decode(text: &str) -> Result<Vec<u8>> {
         _ => None,
     };
     let t = text.as_bytes();
-    if t.len() % 2 != 0 {
+    if !t.len().is_multiple_of(2) {
         return Err(Error::invalid("hex of odd length"));
     }
     t.chunks_exact(2)

@@ -62,7 +62,7 @@ pub fn values<'a, T: Copy + Default>(
     what: &str,
 ) -> PyResult<Cow<'a, [T]>> {
     let size = std::mem::size_of::<T>();
-    if bytes.len() % size != 0 {
+    if !bytes.len().is_multiple_of(size) {
         return Err(errors::argument_error(
             py,
             format!(

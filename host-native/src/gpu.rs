@@ -157,7 +157,7 @@ impl GpuMatrix {
             ));
         }
         let row_bytes = dim as usize * 4;
-        if data.len() % row_bytes != 0 {
+        if !data.len().is_multiple_of(row_bytes) {
             return Err(errors::argument_error(py, "the rows are not whole vectors"));
         }
         let n = data.len() / row_bytes;
@@ -209,7 +209,7 @@ impl GpuMatrix {
     fn search(&self, py: Python<'_>, queries: Input<'_>, k: u32) -> PyResult<(Vec<u8>, Vec<u8>)> {
         let q = queries.as_slice();
         let row_bytes = self.dim as usize * 4;
-        if q.len() % row_bytes != 0 {
+        if !q.len().is_multiple_of(row_bytes) {
             return Err(errors::argument_error(
                 py,
                 "the queries are not whole vectors",
@@ -367,4 +367,4 @@ impl GpuMatrix {
 }
 
 /// Checks the shader's constants against the host's.
-const _: () = assert!(WORKGROUP == 256 && CHUNK % WORKGROUP == 0);
+const _: () = assert!(WORKGROUP == 256 && CHUNK.is_multiple_of(WORKGROUP));

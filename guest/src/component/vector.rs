@@ -40,7 +40,7 @@ impl From<Hit> for wit::Hit {
 }
 
 fn f32s(bytes: &[u8]) -> WitResult<Vec<f32>> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(Error::invalid("the queries are not whole f32 values").into());
     }
     Ok(wire::values(bytes, f32::from_le_bytes))

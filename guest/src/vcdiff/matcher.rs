@@ -528,7 +528,8 @@ impl Search<'_> {
             // Just past a copy, an edit that changed the length by a few
             // bytes leaves the rest at a nearby offset.
             let last = src.len().checked_sub(8).filter(|_| t + 8 <= tgt.len());
-            if let Some(last) = last.filter(|_| max_back < NEAR_UNTIL && max_back % NEAR_STEP == 0)
+            if let Some(last) =
+                last.filter(|_| max_back < NEAR_UNTIL && max_back.is_multiple_of(NEAR_STEP))
             {
                 // MIN_NEAR_MATCH is 8: one comparison of 8 bytes rules out
                 // almost every offset before a match is measured.

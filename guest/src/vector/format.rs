@@ -94,7 +94,7 @@ pub fn read(bytes: &[u8]) -> Result<Index> {
     let record = record_len(index.dim, storage);
     let body = &bytes[HEADER_LEN..];
     let expected = (body.len() / record) as u64;
-    if body.len() % record != 0 || expected < count {
+    if !body.len().is_multiple_of(record) || expected < count {
         return Err(Error::truncated(format!(
             "the index says {count} vectors but its file holds {}",
             body.len() as f64 / record as f64

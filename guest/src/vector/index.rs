@@ -7,9 +7,9 @@
 //!
 //! Its file format (`save` / `load`) is in [`super::format`].
 
-#[cfg(target_arch = "x86_64")]
-use super::kernels::Avx2;
 use super::kernels::{reduce, Element, Kernel, Portable, Term, F16};
+#[cfg(target_arch = "x86_64")]
+use super::kernels::{Avx2, Avx512};
 use super::rows::Segments;
 #[cfg(target_arch = "x86_64")]
 use super::simd::Level;
@@ -401,8 +401,8 @@ impl Index {
         end: usize,
         f: &mut impl FnMut(usize, usize, f32),
     ) {
-        // SAFETY: this runs with AVX2 and F16C (its caller checked the CPU).
-        unsafe { self.scan::<T, Q, Avx2>(data, scales, qs, start, end, f) }
+        // SAFETY: this runs with AVX-512F, AVX2 and F16C (its caller checked the CPU).
+        unsafe { self.scan::<T, Q, Avx512>(data, scales, qs, start, end, f) }
     }
 
     /// # Safety
@@ -621,7 +621,7 @@ pub fn similarity_each(
 }
 
 fn check_shape(len: usize, dim: usize, what: &str) -> Result<()> {
-    if len % dim != 0 {
+    if !len.is_multiple_of(dim) {
         return Err(Error::invalid(format!(
             "{what} hold {len} values, not a multiple of the dimension {dim}"
         )));

@@ -30,6 +30,13 @@ pub trait Element: Copy {
     #[cfg(target_arch = "x86_64")]
     unsafe fn load16_avx2(p: *const Self) -> [core::arch::x86_64::__m256; 2];
 
+    /// The same sixteen values in one AVX-512 register.
+    ///
+    /// # Safety
+    /// `p` points to sixteen readable values; the CPU runs AVX-512F.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn load16_avx512(p: *const Self) -> core::arch::x86_64::__m512;
+
     /// `block` for rows of this type.
     #[inline(always)]
     fn block<const Q: usize, const R: usize>(
@@ -56,6 +63,13 @@ impl Element for f32 {
     unsafe fn load16_avx2(p: *const f32) -> [core::arch::x86_64::__m256; 2] {
         use core::arch::x86_64::*;
         [_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))]
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn load16_avx512(p: *const f32) -> core::arch::x86_64::__m512 {
+        core::arch::x86_64::_mm512_loadu_ps(p)
     }
 
     /// In wasm, written with simd128 intrinsics: what LLVM makes of the
@@ -92,6 +106,14 @@ impl Element for i8 {
         };
         [eight(p), eight(p.add(8))]
     }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn load16_avx512(p: *const i8) -> core::arch::x86_64::__m512 {
+        use core::arch::x86_64::*;
+        _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(p.cast::<__m128i>())))
+    }
 }
 
 /// The bits of an IEEE 754 half-precision number.
@@ -117,6 +139,14 @@ impl Element for F16 {
         use core::arch::x86_64::*;
         let eight = |p: *const F16| _mm256_cvtph_ps(_mm_loadu_si128(p.cast::<__m128i>()));
         [eight(p), eight(p.add(8))]
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn load16_avx512(p: *const F16) -> core::arch::x86_64::__m512 {
+        use core::arch::x86_64::*;
+        _mm512_cvtph_ps(_mm256_loadu_si256(p.cast::<__m256i>()))
     }
 }
 
@@ -199,6 +229,31 @@ impl Kernel for Avx2 {
     }
 }
 
+/// `Avx2`'s sums with AVX-512: a pair's sixteen lanes in one register, so
+/// half the instructions, the same operations lane by lane, the same bits.
+#[cfg(target_arch = "x86_64")]
+pub struct Avx512;
+
+#[cfg(target_arch = "x86_64")]
+impl Kernel for Avx512 {
+    #[inline(always)]
+    unsafe fn block<T: Element, const Q: usize, const R: usize>(
+        queries: [&[f32]; Q],
+        rows: [&[T]; R],
+        term: Term,
+    ) -> [[f32; R]; Q] {
+        match term {
+            Term::Product => avx512::block::<T, Q, R, false>(queries, rows),
+            Term::SquaredDifference => avx512::block::<T, Q, R, true>(queries, rows),
+        }
+    }
+
+    #[inline(always)]
+    fn prefetch<T>(row: &[T]) {
+        Avx2::prefetch(row)
+    }
+}
+
 /// Sum over i of a[i] * b[i]. The slices must have the same length.
 pub fn dot<T: Element>(a: &[f32], b: &[T]) -> f32 {
     T::block([a], [b], Term::Product)[0][0]
@@ -261,7 +316,7 @@ pub fn portable_block<T: Element, const Q: usize, const R: usize>(
         });
         step(&mut acc, x, y);
     }
-    if dim % LANES != 0 {
+    if !dim.is_multiple_of(LANES) {
         // The tail, padded with zeros (a zero term leaves a lane as it was).
         let pad = |v: &mut dyn Iterator<Item = f32>| {
             let mut out = [0.0f32; LANES];
@@ -458,6 +513,93 @@ mod avx2 {
             for r in 0..R {
                 let [a0, a1] = acc[q][r];
                 let c = _mm256_add_ps(a0, a1);
+                let d = _mm_add_ps(_mm256_castps256_ps128(c), _mm256_extractf128_ps::<1>(c));
+                let e = _mm_add_ps(d, _mm_movehl_ps(d, d));
+                let f = _mm_add_ss(e, _mm_shuffle_ps::<1>(e, e));
+                out[q][r] = _mm_cvtss_f32(f);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{Element, LANES};
+    use core::arch::x86_64::*;
+
+    const _: () = assert!(LANES == 16, "one __m512 per pair");
+
+    /// Sixteen values of `v` from `at`, zeros past its end.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn padded<T: Element>(v: &[T], at: usize) -> __m512 {
+        let mut out = [0.0f32; 16];
+        for (o, x) in out.iter_mut().zip(&v[at..]) {
+            *o = x.to_f32();
+        }
+        // SAFETY: `out` holds sixteen f32, and this function runs AVX-512F.
+        unsafe { f32::load16_avx512(out.as_ptr()) }
+    }
+
+    /// `avx2::block` with one register per pair: lanes 0-15 multiplied then
+    /// added (never fused), then reduced pairwise in the portable order.
+    ///
+    /// # Safety
+    /// The CPU runs AVX-512F and AVX2. Not a `target_feature` function, for
+    /// the reason `avx2::block` gives.
+    #[inline(always)]
+    pub unsafe fn block<T: Element, const Q: usize, const R: usize, const L2: bool>(
+        queries: [&[f32]; Q],
+        rows: [&[T]; R],
+    ) -> [[f32; R]; Q] {
+        let dim = queries[0].len();
+        assert!(queries.iter().all(|q| q.len() == dim) && rows.iter().all(|r| r.len() == dim));
+        let mut acc = [[_mm512_setzero_ps(); R]; Q];
+        #[inline(always)]
+        fn step<const Q: usize, const R: usize, const L2: bool>(
+            acc: &mut [[__m512; R]; Q],
+            x: [__m512; Q],
+            y: [__m512; R],
+        ) {
+            for q in 0..Q {
+                for r in 0..R {
+                    // SAFETY: plain arithmetic; the caller runs AVX-512F.
+                    unsafe {
+                        let t = if L2 {
+                            let d = _mm512_sub_ps(x[q], y[r]);
+                            _mm512_mul_ps(d, d)
+                        } else {
+                            _mm512_mul_ps(x[q], y[r])
+                        };
+                        acc[q][r] = _mm512_add_ps(acc[q][r], t);
+                    }
+                }
+            }
+        }
+        let whole = dim - dim % 16;
+        let mut i = 0;
+        while i < whole {
+            // SAFETY: i + 16 <= whole <= dim, the length of every slice.
+            let x = queries.map(|q| unsafe { f32::load16_avx512(q.as_ptr().add(i)) });
+            let y = rows.map(|r| unsafe { T::load16_avx512(r.as_ptr().add(i)) });
+            step::<Q, R, L2>(&mut acc, x, y);
+            i += 16;
+        }
+        if whole < dim {
+            step::<Q, R, L2>(
+                &mut acc,
+                queries.map(|q| padded(q, whole)),
+                rows.map(|r| padded(r, whole)),
+            );
+        }
+        let mut out = [[0.0f32; R]; Q];
+        for q in 0..Q {
+            for r in 0..R {
+                let a = acc[q][r];
+                // l += l+8: the low half plus the high half, then as in `avx2`.
+                let high = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(a)));
+                let c = _mm256_add_ps(_mm512_castps512_ps256(a), high);
                 let d = _mm_add_ps(_mm256_castps256_ps128(c), _mm256_extractf128_ps::<1>(c));
                 let e = _mm_add_ps(d, _mm_movehl_ps(d, d));
                 let f = _mm_add_ss(e, _mm_shuffle_ps::<1>(e, e));
