@@ -5,6 +5,9 @@ that comes back."""
 from __future__ import annotations
 
 import gc
+import os
+import select
+import signal
 import threading
 from collections.abc import Iterator
 
@@ -85,6 +88,36 @@ def test_threads_split_the_rows_and_merge_exactly() -> None:
         index.add(m)
         answers.append(results(index, queries, 50))
     assert answers[0] == answers[1] == answers[2]
+
+
+def test_a_forked_child_searches_on_threads_of_its_own() -> None:
+    # The worker threads are started once per process and do not survive
+    # fork(): a child that handed work to its parent's would wait forever.
+    m, queries = data(2000, 384), data(3, 384, seed=9)
+    index = VectorIndex(384, "cosine", backend="native", threads=2)
+    index.add(m)
+    want = results(index, queries, 10)  # the parent's threads are started
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child)
+        code = 1
+        try:
+            fresh = VectorIndex(384, "cosine", backend="native", threads=2)
+            fresh.add(m)
+            code = 0 if results(index, queries, 10) == want == results(fresh, queries, 10) else 2
+        finally:
+            os.write(write, bytes([code]))
+            os._exit(0)
+    os.close(write)
+    try:
+        ready, _, _ = select.select([read], [], [], 60)
+        assert ready, "the forked child's search did not finish in 60 s"
+        assert os.read(read, 1) == b"\x00", "the forked child's results differ from its parent's"
+    finally:
+        os.close(read)
+        if not os.waitpid(pid, os.WNOHANG)[0]:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
 
 
 def test_similarity_matches_the_component_and_is_writable(levels: list[str]) -> None:
