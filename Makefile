@@ -112,9 +112,12 @@ test-wheel: wheel ## install the wheel into a fresh venv outside the checkout an
 	"$$d/venv/bin/python" -c "import oms_accel, sys; assert '/site-packages/' in oms_accel.__file__, oms_accel.__file__; print('testing', oms_accel.__file__)"; \
 	"$$d/venv/bin/python" -m pytest -q -p no:cacheprovider $(WHEEL_TESTS)
 
+# The interpreter is the one pip's editable build of $(VENV)/.installed names
+# (pip runs as python3): maturin hands it to PyO3's build script, so any
+# other made cargo rebuild the whole module (5 minutes) for the same bytes.
 wheel: $(WASM_PKG) $(WASM_PIN) $(VENV)/.installed ## dist/: a wheel (component, native module, fallback) and an sdist
 	rm -rf $(DIST)
-	cd python-host && ../$(VENV)/bin/maturin build --release --quiet --out ../$(DIST)
+	cd python-host && ../$(VENV)/bin/maturin build --release --quiet --interpreter $(abspath $(VENV))/bin/python3 --out ../$(DIST)
 	cd python-host && ../$(VENV)/bin/maturin sdist --out ../$(DIST) 2>&1 | tail -1
 	@ls -l $(DIST)
 
