@@ -160,14 +160,15 @@ impl F16 {
 
 /// How a block of pairs is summed: `Portable` (LLVM's vectorization of
 /// `portable_block` for the target's baseline, and simd128 intrinsics in
-/// wasm) or, on x86_64, `Avx2` (intrinsics; LLVM's own AVX2 code for the
-/// portable loop ran at a third of their speed unless tuned for one CPU).
-/// Both give the same bits.
+/// wasm) or, on x86_64, `Avx2` and `Avx512` (intrinsics, `x86::block`;
+/// LLVM's own AVX2 code for the portable loop ran at a third of their speed
+/// unless tuned for one CPU). All give the same bits.
 pub trait Kernel {
     /// `Element::block`, this kernel's way.
     ///
     /// # Safety
-    /// The CPU runs the instructions the kernel uses (`Avx2`: AVX2, F16C).
+    /// The CPU runs the instructions the kernel uses (`Avx2`: AVX2, F16C;
+    /// `Avx512`: AVX-512F as well).
     unsafe fn block<T: Element, const Q: usize, const R: usize>(
         queries: [&[f32]; Q],
         rows: [&[T]; R],
@@ -193,11 +194,21 @@ impl Kernel for Portable {
     }
 }
 
+/// The x86_64 kernels: `x86::block` over the registers `V`, rows
+/// prefetched into L2.
 #[cfg(target_arch = "x86_64")]
-pub struct Avx2;
+pub struct Wide<V>(std::marker::PhantomData<V>);
+
+/// AVX2 and F16C: a pair's sixteen lanes in two `__m256`.
+#[cfg(target_arch = "x86_64")]
+pub type Avx2 = Wide<[core::arch::x86_64::__m256; 2]>;
+
+/// AVX-512F: a pair's sixteen lanes in one `__m512`, half the instructions.
+#[cfg(target_arch = "x86_64")]
+pub type Avx512 = Wide<core::arch::x86_64::__m512>;
 
 #[cfg(target_arch = "x86_64")]
-impl Kernel for Avx2 {
+impl<V: x86::Lanes> Kernel for Wide<V> {
     #[inline(always)]
     unsafe fn block<T: Element, const Q: usize, const R: usize>(
         queries: [&[f32]; Q],
@@ -205,8 +216,8 @@ impl Kernel for Avx2 {
         term: Term,
     ) -> [[f32; R]; Q] {
         match term {
-            Term::Product => avx2::block::<T, Q, R, false>(queries, rows),
-            Term::SquaredDifference => avx2::block::<T, Q, R, true>(queries, rows),
+            Term::Product => x86::block::<V, T, Q, R, false>(queries, rows),
+            Term::SquaredDifference => x86::block::<V, T, Q, R, true>(queries, rows),
         }
     }
 
@@ -226,31 +237,6 @@ impl Kernel for Avx2 {
             };
             at += 64;
         }
-    }
-}
-
-/// `Avx2`'s sums with AVX-512: a pair's sixteen lanes in one register, so
-/// half the instructions, the same operations lane by lane, the same bits.
-#[cfg(target_arch = "x86_64")]
-pub struct Avx512;
-
-#[cfg(target_arch = "x86_64")]
-impl Kernel for Avx512 {
-    #[inline(always)]
-    unsafe fn block<T: Element, const Q: usize, const R: usize>(
-        queries: [&[f32]; Q],
-        rows: [&[T]; R],
-        term: Term,
-    ) -> [[f32; R]; Q] {
-        match term {
-            Term::Product => avx512::block::<T, Q, R, false>(queries, rows),
-            Term::SquaredDifference => avx512::block::<T, Q, R, true>(queries, rows),
-        }
-    }
-
-    #[inline(always)]
-    fn prefetch<T>(row: &[T]) {
-        Avx2::prefetch(row)
     }
 }
 
@@ -434,179 +420,146 @@ mod simd128 {
     }
 }
 
+/// The AVX2 and AVX-512 kernels: one `block`, over the registers that hold
+/// a pair's sixteen lanes (`Lanes`): two `__m256` or one `__m512`. Each
+/// lane is multiplied then added (never fused) in the portable order, and
+/// reduced pairwise as `portable_block` does (l += l+8, l += l+4, l += l+2,
+/// l += l+1), so both widths give its bits.
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
+mod x86 {
     use super::{Element, LANES};
     use core::arch::x86_64::*;
 
-    const _: () = assert!(LANES == 16, "two __m256 per pair");
+    const _: () = assert!(LANES == 16, "two __m256 or one __m512 per pair");
+
+    /// A pair's sixteen lanes in registers of one width.
+    ///
+    /// # Safety
+    /// Every method needs the CPU to run that width (`[__m256; 2]`: AVX2
+    /// and F16C; `__m512`: AVX-512F as well).
+    pub trait Lanes: Copy {
+        unsafe fn zero() -> Self;
+        /// Sixteen values from `p` (readable), as f32.
+        unsafe fn load<T: Element>(p: *const T) -> Self;
+        /// `self` plus, lane by lane, `x * y` or (L2) `(x - y)^2`.
+        unsafe fn add_term<const L2: bool>(self, x: Self, y: Self) -> Self;
+        /// The sixteen lanes summed pairwise.
+        unsafe fn sum(self) -> f32;
+    }
+
+    impl Lanes for [__m256; 2] {
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            [_mm256_setzero_ps(); 2]
+        }
+
+        #[inline(always)]
+        unsafe fn load<T: Element>(p: *const T) -> Self {
+            T::load16_avx2(p)
+        }
+
+        #[inline(always)]
+        unsafe fn add_term<const L2: bool>(self, x: Self, y: Self) -> Self {
+            std::array::from_fn(|j| {
+                let t = if L2 {
+                    let d = _mm256_sub_ps(x[j], y[j]);
+                    _mm256_mul_ps(d, d)
+                } else {
+                    _mm256_mul_ps(x[j], y[j])
+                };
+                _mm256_add_ps(self[j], t)
+            })
+        }
+
+        #[inline(always)]
+        unsafe fn sum(self) -> f32 {
+            let [a0, a1] = self;
+            let c = _mm256_add_ps(a0, a1);
+            let d = _mm_add_ps(_mm256_castps256_ps128(c), _mm256_extractf128_ps::<1>(c));
+            let e = _mm_add_ps(d, _mm_movehl_ps(d, d));
+            let f = _mm_add_ss(e, _mm_shuffle_ps::<1>(e, e));
+            _mm_cvtss_f32(f)
+        }
+    }
+
+    impl Lanes for __m512 {
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            _mm512_setzero_ps()
+        }
+
+        #[inline(always)]
+        unsafe fn load<T: Element>(p: *const T) -> Self {
+            T::load16_avx512(p)
+        }
+
+        #[inline(always)]
+        unsafe fn add_term<const L2: bool>(self, x: Self, y: Self) -> Self {
+            let t = if L2 {
+                let d = _mm512_sub_ps(x, y);
+                _mm512_mul_ps(d, d)
+            } else {
+                _mm512_mul_ps(x, y)
+            };
+            _mm512_add_ps(self, t)
+        }
+
+        #[inline(always)]
+        unsafe fn sum(self) -> f32 {
+            // Lanes 0-7 and 8-15 as two __m256: the same pairwise sum.
+            let high = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(self)));
+            [_mm512_castps512_ps256(self), high].sum()
+        }
+    }
 
     /// Sixteen values of `v` from `at`, zeros past its end.
-    #[inline]
-    #[target_feature(enable = "avx2,f16c")]
-    fn padded<T: Element>(v: &[T], at: usize) -> [__m256; 2] {
+    #[inline(always)]
+    unsafe fn padded<V: Lanes, T: Element>(v: &[T], at: usize) -> V {
         let mut out = [0.0f32; 16];
         for (o, x) in out.iter_mut().zip(&v[at..]) {
             *o = x.to_f32();
         }
-        // SAFETY: `out` holds sixteen f32, and this function runs AVX2.
-        unsafe { f32::load16_avx2(out.as_ptr()) }
+        V::load(out.as_ptr())
     }
 
-    /// `portable_block` with AVX2: lanes 0-7 and 8-15 of each pair in two
-    /// registers, multiplied then added (never fused), reduced pairwise in
-    /// the portable order: l += l+8, l += l+4, l += l+2, l += l+1.
+    /// `portable_block` in registers `V`.
     ///
     /// # Safety
-    /// The CPU runs AVX2 and F16C. Not a `target_feature` function, so that
-    /// it can be always inlined into its caller, which is one (a call per
-    /// row block cost 30% of a batch when LLVM chose not to inline it).
+    /// The CPU runs `V`'s instructions. Not a `target_feature` function, so
+    /// that it can be always inlined into its caller, which is one (a call
+    /// per row block cost 30% of a batch when LLVM chose not to inline it).
     #[inline(always)]
-    pub unsafe fn block<T: Element, const Q: usize, const R: usize, const L2: bool>(
+    pub unsafe fn block<V: Lanes, T: Element, const Q: usize, const R: usize, const L2: bool>(
         queries: [&[f32]; Q],
         rows: [&[T]; R],
     ) -> [[f32; R]; Q] {
         let dim = queries[0].len();
         assert!(queries.iter().all(|q| q.len() == dim) && rows.iter().all(|r| r.len() == dim));
-        let mut acc = [[[_mm256_setzero_ps(); 2]; R]; Q];
-        #[inline(always)]
-        fn step<const Q: usize, const R: usize, const L2: bool>(
-            acc: &mut [[[__m256; 2]; R]; Q],
-            x: [[__m256; 2]; Q],
-            y: [[__m256; 2]; R],
-        ) {
+        let mut acc = [[V::zero(); R]; Q];
+        let step = |acc: &mut [[V; R]; Q], x: [V; Q], y: [V; R]| {
             for q in 0..Q {
                 for r in 0..R {
-                    for j in 0..2 {
-                        // SAFETY: plain arithmetic; the caller runs AVX.
-                        unsafe {
-                            let t = if L2 {
-                                let d = _mm256_sub_ps(x[q][j], y[r][j]);
-                                _mm256_mul_ps(d, d)
-                            } else {
-                                _mm256_mul_ps(x[q][j], y[r][j])
-                            };
-                            acc[q][r][j] = _mm256_add_ps(acc[q][r][j], t);
-                        }
-                    }
+                    acc[q][r] = acc[q][r].add_term::<L2>(x[q], y[r]);
                 }
             }
-        }
+        };
         let whole = dim - dim % 16;
         let mut i = 0;
         while i < whole {
             // SAFETY: i + 16 <= whole <= dim, the length of every slice.
-            let x = queries.map(|q| unsafe { f32::load16_avx2(q.as_ptr().add(i)) });
-            let y = rows.map(|r| unsafe { T::load16_avx2(r.as_ptr().add(i)) });
-            step::<Q, R, L2>(&mut acc, x, y);
+            let x = queries.map(|q| V::load(q.as_ptr().add(i)));
+            let y = rows.map(|r| V::load(r.as_ptr().add(i)));
+            step(&mut acc, x, y);
             i += 16;
         }
         if whole < dim {
-            step::<Q, R, L2>(
+            step(
                 &mut acc,
                 queries.map(|q| padded(q, whole)),
                 rows.map(|r| padded(r, whole)),
             );
         }
-        let mut out = [[0.0f32; R]; Q];
-        for q in 0..Q {
-            for r in 0..R {
-                let [a0, a1] = acc[q][r];
-                let c = _mm256_add_ps(a0, a1);
-                let d = _mm_add_ps(_mm256_castps256_ps128(c), _mm256_extractf128_ps::<1>(c));
-                let e = _mm_add_ps(d, _mm_movehl_ps(d, d));
-                let f = _mm_add_ss(e, _mm_shuffle_ps::<1>(e, e));
-                out[q][r] = _mm_cvtss_f32(f);
-            }
-        }
-        out
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-mod avx512 {
-    use super::{Element, LANES};
-    use core::arch::x86_64::*;
-
-    const _: () = assert!(LANES == 16, "one __m512 per pair");
-
-    /// Sixteen values of `v` from `at`, zeros past its end.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    fn padded<T: Element>(v: &[T], at: usize) -> __m512 {
-        let mut out = [0.0f32; 16];
-        for (o, x) in out.iter_mut().zip(&v[at..]) {
-            *o = x.to_f32();
-        }
-        // SAFETY: `out` holds sixteen f32, and this function runs AVX-512F.
-        unsafe { f32::load16_avx512(out.as_ptr()) }
-    }
-
-    /// `avx2::block` with one register per pair: lanes 0-15 multiplied then
-    /// added (never fused), then reduced pairwise in the portable order.
-    ///
-    /// # Safety
-    /// The CPU runs AVX-512F and AVX2. Not a `target_feature` function, for
-    /// the reason `avx2::block` gives.
-    #[inline(always)]
-    pub unsafe fn block<T: Element, const Q: usize, const R: usize, const L2: bool>(
-        queries: [&[f32]; Q],
-        rows: [&[T]; R],
-    ) -> [[f32; R]; Q] {
-        let dim = queries[0].len();
-        assert!(queries.iter().all(|q| q.len() == dim) && rows.iter().all(|r| r.len() == dim));
-        let mut acc = [[_mm512_setzero_ps(); R]; Q];
-        #[inline(always)]
-        fn step<const Q: usize, const R: usize, const L2: bool>(
-            acc: &mut [[__m512; R]; Q],
-            x: [__m512; Q],
-            y: [__m512; R],
-        ) {
-            for q in 0..Q {
-                for r in 0..R {
-                    // SAFETY: plain arithmetic; the caller runs AVX-512F.
-                    unsafe {
-                        let t = if L2 {
-                            let d = _mm512_sub_ps(x[q], y[r]);
-                            _mm512_mul_ps(d, d)
-                        } else {
-                            _mm512_mul_ps(x[q], y[r])
-                        };
-                        acc[q][r] = _mm512_add_ps(acc[q][r], t);
-                    }
-                }
-            }
-        }
-        let whole = dim - dim % 16;
-        let mut i = 0;
-        while i < whole {
-            // SAFETY: i + 16 <= whole <= dim, the length of every slice.
-            let x = queries.map(|q| unsafe { f32::load16_avx512(q.as_ptr().add(i)) });
-            let y = rows.map(|r| unsafe { T::load16_avx512(r.as_ptr().add(i)) });
-            step::<Q, R, L2>(&mut acc, x, y);
-            i += 16;
-        }
-        if whole < dim {
-            step::<Q, R, L2>(
-                &mut acc,
-                queries.map(|q| padded(q, whole)),
-                rows.map(|r| padded(r, whole)),
-            );
-        }
-        let mut out = [[0.0f32; R]; Q];
-        for q in 0..Q {
-            for r in 0..R {
-                let a = acc[q][r];
-                // l += l+8: the low half plus the high half, then as in `avx2`.
-                let high = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(a)));
-                let c = _mm256_add_ps(_mm512_castps512_ps256(a), high);
-                let d = _mm_add_ps(_mm256_castps256_ps128(c), _mm256_extractf128_ps::<1>(c));
-                let e = _mm_add_ps(d, _mm_movehl_ps(d, d));
-                let f = _mm_add_ss(e, _mm_shuffle_ps::<1>(e, e));
-                out[q][r] = _mm_cvtss_f32(f);
-            }
-        }
-        out
+        acc.map(|per_row| per_row.map(|a| a.sum()))
     }
 }
 
