@@ -12,6 +12,7 @@
 //! (numpy arrays included).
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use rayon::{ThreadPool, ThreadPoolBuilder};
@@ -29,6 +30,11 @@ use crate::errors;
 
 /// Rows' bytes (times queries) below which another thread costs more than it saves.
 const MIN_BYTES_PER_THREAD: usize = 1 << 20;
+/// Chunks a thread's share of the rows is cut into (`search`), and the
+/// smallest chunk: a chunk costs a merge of its best k and a restart of the
+/// prefetch, negligible at this size.
+const CHUNKS_PER_THREAD: usize = 16;
+const MIN_CHUNK_BYTES: usize = 1 << 20;
 
 /// How many threads `work` bytes of scoring deserve, at most `threads`.
 fn parts_for(work: usize, threads: usize) -> usize {
@@ -95,23 +101,60 @@ fn run_all<T: Send>(jobs: Vec<impl FnOnce() -> T + Send>) -> Vec<T> {
 }
 
 /// The best `k` for each prepared query over all rows, rows split over threads.
+///
+/// The rows are cut into chunks that the threads take in turn, not into one
+/// range per thread: a thread that is held up (by other work on its core)
+/// no longer keeps the search waiting for its share. Measured with a busy
+/// loop on one of two cores, one query on two threads, median of 30: 1M x
+/// 384 f32 91 ms with one range per thread, 71.5 with chunks; 100k 8.6 and
+/// 6.6. On idle cores the two are the same (about 52 ms at 1M).
 fn search(index: &Index, prepared: &[f32], k: usize, threads: usize) -> Vec<TopK> {
     let queries = prepared.len() / index.dim().max(1);
     let row_bytes = index.dim() * storage_bytes(index.storage());
-    let parts =
-        parts_for(index.len() * row_bytes * queries.max(1), threads).min(index.len().max(1));
-    let jobs: Vec<_> = split(index.len(), parts)
-        .into_iter()
-        .map(|rows| move || index.best_of_rows(prepared, k, rows))
-        .collect();
-    let mut results = run_all(jobs).into_iter();
-    let mut best = results.next().unwrap_or_default();
-    for part in results {
-        for (mine, theirs) in best.iter_mut().zip(part) {
-            mine.merge(theirs);
+    let rows = index.len();
+    let parts = parts_for(rows * row_bytes * queries.max(1), threads).min(rows.max(1));
+    let chunks = chunks_for(rows, row_bytes, parts);
+    let next = AtomicUsize::new(0);
+    let take = || {
+        let mut best: Option<Vec<TopK>> = None;
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= chunks {
+                break;
+            }
+            let part = index.best_of_rows(prepared, k, rows * i / chunks..rows * (i + 1) / chunks);
+            match best.as_mut() {
+                None => best = Some(part),
+                Some(best) => merge(best, part),
+            }
         }
+        best
+    };
+    let mut results = run_all((0..parts).map(|_| &take).collect())
+        .into_iter()
+        .flatten();
+    let mut best = results
+        .next()
+        .unwrap_or_else(|| index.best_of_rows(prepared, k, 0..0));
+    for part in results {
+        merge(&mut best, part);
     }
     best
+}
+
+fn merge(best: &mut [TopK], part: Vec<TopK>) {
+    for (mine, theirs) in best.iter_mut().zip(part) {
+        mine.merge(theirs);
+    }
+}
+
+/// How many chunks `rows` rows of `row_bytes` each are cut into for `parts`
+/// threads: up to `CHUNKS_PER_THREAD` each, none under `MIN_CHUNK_BYTES`.
+fn chunks_for(rows: usize, row_bytes: usize, parts: usize) -> usize {
+    if parts < 2 {
+        return 1;
+    }
+    (rows * row_bytes / MIN_CHUNK_BYTES).clamp(parts, parts * CHUNKS_PER_THREAD)
 }
 
 fn storage_bytes(s: Storage) -> usize {

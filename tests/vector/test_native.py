@@ -80,14 +80,18 @@ def test_scores_are_the_components_bit_for_bit(metric: str, dtype: str, dim: int
 
 
 def test_threads_split_the_rows_and_merge_exactly() -> None:
-    # Big enough (3 MB of rows) that a search uses every thread it is given.
-    m, queries = data(2000, 384), data(6, 384, seed=8)
+    # 18 MB of rows: every thread it is given, each taking several chunks.
+    # Each row is there four times, 3,000 rows apart, so that equal scores
+    # fall in different chunks and the merge must break the ties by id.
+    m, queries = np.vstack([data(3000, 384)] * 4), data(6, 384, seed=8)
     answers = []
     for threads in (1, 2, 5):
         index = VectorIndex(384, "dot", backend="native", threads=threads)
         index.add(m)
         answers.append(results(index, queries, 50))
     assert answers[0] == answers[1] == answers[2]
+    for ids, _ in answers[1]:
+        assert ids[:4] == [ids[0] + 3000 * i for i in range(4)]
 
 
 def test_a_forked_child_searches_on_threads_of_its_own() -> None:

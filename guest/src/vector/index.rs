@@ -298,7 +298,13 @@ impl Index {
         rows: Range<usize>,
         mut f: impl FnMut(usize, usize, f32),
     ) {
-        let block = (BLOCK_BYTES / (self.dim * self.storage().bytes())).max(1);
+        // One query reads each row once: no block to keep in cache, and the
+        // prefetch (`blocks`) runs on across what would be block edges.
+        let block = if queries.len() > 1 {
+            (BLOCK_BYTES / (self.dim * self.storage().bytes())).max(1)
+        } else {
+            rows.len().max(1)
+        };
         let mut start = rows.start;
         while start < rows.end {
             let end = (start + block).min(rows.end);
