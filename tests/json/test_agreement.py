@@ -202,6 +202,16 @@ def test_syntax_errors_are_worded_and_placed_the_same(base: str, edits: list[tup
     agree(lambda p: lambda: p.parse_large_document(text).to_python())
 
 
+@pytest.mark.parametrize("text", ['"abc\\', '[1, "x\\', '{"k\\', '"\\u12', '"\\u00e9', '["a", "\\"\\ud83d\\ude00', '"\\u00e9 '])
+def test_a_string_cut_inside_an_escape_is_worded_the_same(text: str) -> None:
+    """Found by the test above: a backslash that ends the text was an
+    "invalid escape" in the component, an "unterminated string" (at its
+    opening quote) in the fallback; a whole \\u escape that ends it the
+    other way round. Both now say "unterminated string"."""
+    kind, *_ = agree(lambda p: lambda: p.parse_large_document(text))
+    assert kind == "JsonError"
+
+
 VIOLATIONS = [
     (5, {"type": "string"}),
     (5, {"type": ["string", "null"]}),

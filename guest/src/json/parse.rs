@@ -5,6 +5,7 @@
 //! overflow; serde_json then builds the DOM.
 
 use super::scan::{self, Index, Invalid};
+use super::tape::Tape;
 use crate::{Error, ErrorCode, Position, Result};
 use serde_json::Value;
 
@@ -111,6 +112,13 @@ fn parse_str(text: &str, limits: &ParseLimits) -> Result<Value> {
 pub(crate) fn check(text: &[u8], limits: &ParseLimits) -> Result<()> {
     check_size(text.len(), limits)?;
     scan::check(text, limits.max_depth).map_err(|e| invalid(text, &e, limits))
+}
+
+/// The tape of `text` ([`Tape`]), checked as a parse checks it; None when
+/// an object in it repeats a key.
+pub(crate) fn tape<'t>(text: &'t str, limits: &ParseLimits) -> Result<Option<Tape<'t>>> {
+    check_size(text.len(), limits)?;
+    Tape::parse(text, limits.max_depth).map_err(|e| invalid(text.as_bytes(), &e, limits))
 }
 
 /// The DOM of JSON that `scan` accepted (so its depth is within limits:

@@ -61,12 +61,34 @@ pub fn index(text: &[u8], max_depth: u32) -> Result<Index, Invalid> {
     Ok(Index { pos, close })
 }
 
-/// What the scanner does with each slot it finds.
-trait Sink {
+/// Checks `text` as `check` does, telling `sink` of every value as it goes;
+/// returns the sink.
+pub(super) fn scan<S: Sink>(text: &[u8], max_depth: u32, sink: S) -> Result<S, Invalid> {
+    let mut s = Scanner { text, sink };
+    s.run(max_depth)?;
+    Ok(s.sink)
+}
+
+/// What the scanner does with each slot and value it finds. The value hooks
+/// see offsets into the text: `start..end` of a scalar (a string's with its
+/// quotes), `escaped` when a string has a backslash in it.
+pub(super) trait Sink {
     /// Records a slot at byte `offset`, returning its number.
     fn mark(&mut self, offset: usize) -> u32;
     /// Records that slot `close` closes the bracket in slot `open`.
     fn pair(&mut self, open: u32, close: u32);
+    /// A string, number, `true`, `false` or `null` that is a value.
+    #[inline(always)]
+    fn scalar(&mut self, _start: usize, _end: usize, _escaped: bool) {}
+    /// A member's key (its value follows).
+    #[inline(always)]
+    fn key(&mut self, _start: usize, _end: usize, _escaped: bool) {}
+    /// An object or array opens at `start`.
+    #[inline(always)]
+    fn open(&mut self, _object: bool, _start: usize) {}
+    /// The innermost open container closes; `end` is after its bracket.
+    #[inline(always)]
+    fn close(&mut self, _end: usize) {}
 }
 
 struct NoIndex;
@@ -154,6 +176,7 @@ impl<S: Sink> Scanner<'_, S> {
                     }
                     let object = c == b'{';
                     open.push(k << 1 | object as u32);
+                    self.sink.open(object, i);
                     i = self.skip_ws(i + 1);
                     // ('{' + 2 is '}' and '[' + 2 is ']': an empty container
                     // is closed below, like any other.)
@@ -164,11 +187,15 @@ impl<S: Sink> Scanner<'_, S> {
                         continue 'value;
                     }
                 }
-                b'"' => i = self.string(i)?,
-                b'-' | b'0'..=b'9' => i = self.number(i)?,
-                b't' => i = self.literal(i, b"true")?,
-                b'f' => i = self.literal(i, b"false")?,
-                b'n' => i = self.literal(i, b"null")?,
+                b'"' => {
+                    let (end, escaped) = self.string(i)?;
+                    self.sink.scalar(i, end, escaped);
+                    i = end;
+                }
+                b'-' | b'0'..=b'9' => i = self.scalar(i, self.number(i)?),
+                b't' => i = self.scalar(i, self.literal(i, b"true")?),
+                b'f' => i = self.scalar(i, self.literal(i, b"false")?),
+                b'n' => i = self.scalar(i, self.literal(i, b"null")?),
                 0 if i >= len => return self.fail(i, "expected a value, found the end"),
                 _ => return self.fail(i, "expected a value"),
             }
@@ -194,6 +221,7 @@ impl<S: Sink> Scanner<'_, S> {
                     (b'}', true) | (b']', false) => {
                         let k = self.sink.mark(i);
                         self.sink.pair(top >> 1, k);
+                        self.sink.close(i + 1);
                         open.pop();
                         i += 1;
                     }
@@ -204,6 +232,13 @@ impl<S: Sink> Scanner<'_, S> {
         }
     }
 
+    /// A scalar other than a string at `start..end`, told to the sink: `end`.
+    #[inline(always)]
+    fn scalar(&mut self, start: usize, end: usize) -> usize {
+        self.sink.scalar(start, end, false);
+        end
+    }
+
     /// `i` at a member's key: the offset after the key's colon.
     #[inline(always)]
     fn key(&mut self, i: usize) -> Result<usize, Invalid> {
@@ -212,7 +247,9 @@ impl<S: Sink> Scanner<'_, S> {
             return self.fail(i, "expected a string key");
         }
         self.sink.mark(i);
-        let i = self.skip_ws(self.string(i)?);
+        let (end, escaped) = self.string(i)?;
+        self.sink.key(i, end, escaped);
+        let i = self.skip_ws(end);
         if self.at(i) != b':' {
             return self.fail(i, "expected ':'");
         }
@@ -220,15 +257,23 @@ impl<S: Sink> Scanner<'_, S> {
         Ok(i + 1)
     }
 
-    /// `i` at a string's opening quote: the offset after its closing one.
+    /// `i` at a string's opening quote: the offset after its closing one,
+    /// and whether the string has an escape.
     #[inline(always)]
-    fn string(&self, i: usize) -> Result<usize, Invalid> {
+    fn string(&self, i: usize) -> Result<(usize, bool), Invalid> {
         let mut j = i + 1;
+        let mut escaped = false;
         loop {
             j = find_special(self.text, j);
             match self.at(j) {
-                b'"' => return Ok(j + 1),
-                b'\\' => j = self.escape(j)?,
+                b'"' => return Ok((j + 1, escaped)),
+                // A backslash that ends the text leaves the string open
+                // (as Python's parser, the fallback's, words it).
+                b'\\' if j + 1 >= self.text.len() => return self.fail(i, "unterminated string"),
+                b'\\' => {
+                    escaped = true;
+                    j = self.escape(j)?;
+                }
                 0 if j >= self.text.len() => return self.fail(i, "unterminated string"),
                 _ => return self.fail(j, "control character in a string"),
             }

@@ -2,8 +2,8 @@
 //! once (with any extra resources its `$ref`s name) and then validates many
 //! documents.
 
-use super::parse::{build, check, parse, ParseLimits};
-use super::tape::{Tape, TapeJson, TapeNode};
+use super::parse::{build, parse, tape, ParseLimits};
+use super::tape::{TapeJson, TapeNode};
 use crate::{Error, ErrorCode, Result};
 use jsonschema::json::Json;
 use serde_json::Value;
@@ -147,13 +147,12 @@ impl Schema {
 fn read_text<T>(
     text: &str,
     limits: &ParseLimits,
-    tape: impl FnOnce(TapeNode<'_>) -> T,
-    dom: impl FnOnce(&Value) -> T,
+    on_tape: impl FnOnce(TapeNode<'_>) -> T,
+    on_dom: impl FnOnce(&Value) -> T,
 ) -> Result<T> {
-    check(text.as_bytes(), limits)?;
-    Ok(match Tape::build(text) {
-        Some(t) => tape(t.root()),
-        None => dom(&build(text)?),
+    Ok(match tape(text, limits)? {
+        Some(t) => on_tape(t.root()),
+        None => on_dom(&build(text)?),
     })
 }
 

@@ -4,9 +4,9 @@
 //! Building the DOM was most of validating a text: three quarters of a
 //! 4 KB document's call in wasm (an `IndexMap` with SipHash per object, an
 //! allocation per string), and 5.4x a large document's size in memory. The
-//! tape is one pass over text that `scan` already checked, 20 bytes per
-//! value; strings and numbers stay in the text and are read when a keyword
-//! asks for them.
+//! tape is written by `scan` as it checks the text (one pass for both), 20
+//! bytes per value; strings and numbers stay in the text and are read when
+//! a keyword asks for them.
 //!
 //! Objects are matched against keys by a pass over their members (the
 //! validator is told so, see `KEYS_PER_LOOKUP`). A text with a repeated key
@@ -14,6 +14,7 @@
 //! first key's place, and the DOM path gives exactly that.
 
 use super::navigate::decode_string;
+use super::scan::{scan, Invalid, Sink};
 use jsonschema::json::{Array, Json, Node, NodeIdentity, Object};
 use jsonschema::JsonType;
 use serde_json::Value;
@@ -50,127 +51,23 @@ pub struct Tape<'t> {
     entries: Vec<Entry>,
 }
 
-fn ws(b: &[u8], mut i: usize) -> usize {
-    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-        i += 1;
-    }
-    i
-}
-
-/// The end of the string that starts at `i` (after its closing quote), and
-/// whether it has an escape.
-fn string_end(b: &[u8], mut i: usize) -> (usize, bool) {
-    let mut escaped = false;
-    i += 1;
-    loop {
-        match b[i] {
-            b'"' => return (i + 1, escaped),
-            b'\\' => {
-                escaped = true;
-                i += 2;
-            }
-            _ => i += 1,
-        }
-    }
-}
-
-fn number_end(b: &[u8], mut i: usize) -> usize {
-    while matches!(
-        b.get(i),
-        Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
-    ) {
-        i += 1;
-    }
-    i
-}
-
-fn offset(i: usize) -> u32 {
-    u32::try_from(i).expect("texts are capped far below 4 GiB")
-}
-
 impl<'t> Tape<'t> {
-    /// The tape of `text`, which `scan::check` accepted; None when an
-    /// object in it repeats a key.
-    pub fn build(text: &'t str) -> Option<Self> {
-        let b = text.as_bytes();
-        let mut entries: Vec<Entry> = Vec::with_capacity(b.len() / 16 + 1);
-        let mut open: Vec<usize> = Vec::new();
-        let scalar = |kind, start: usize, end: usize, escaped, entries: &mut Vec<Entry>| {
-            let next = offset(entries.len() + 1);
-            entries.push(Entry {
-                kind,
-                escaped,
-                start: offset(start),
-                end: offset(end),
-                next,
-                count: 0,
-            });
-            end
+    /// The tape of `text`, built as `scan` checks it (strict JSON nested at
+    /// most `max_depth` deep: one pass for both); None when an object in it
+    /// repeats a key.
+    pub fn parse(text: &'t str, max_depth: u32) -> Result<Option<Self>, Invalid> {
+        let builder = Builder {
+            text,
+            // About what real documents need: a value per 16 bytes of text.
+            entries: Vec::with_capacity(text.len() / 16 + 1),
+            open: Vec::new(),
+            repeats: false,
         };
-        let mut i = ws(b, 0);
-        'value: loop {
-            // An element of the innermost container starts at `i`: in an
-            // object, with its key.
-            if let Some(&top) = open.last() {
-                entries[top].count += 1;
-                if entries[top].kind == Kind::Object {
-                    let (end, escaped) = string_end(b, i);
-                    scalar(Kind::String, i, end, escaped, &mut entries);
-                    i = ws(b, ws(b, end) + 1);
-                }
-            }
-            match b[i] {
-                c @ (b'{' | b'[') => {
-                    open.push(entries.len());
-                    entries.push(Entry {
-                        kind: if c == b'{' { Kind::Object } else { Kind::Array },
-                        escaped: false,
-                        start: offset(i),
-                        end: 0,
-                        next: 0,
-                        count: 0,
-                    });
-                    i = ws(b, i + 1);
-                    if !matches!(b[i], b'}' | b']') {
-                        continue 'value;
-                    }
-                }
-                b'"' => {
-                    let (end, escaped) = string_end(b, i);
-                    i = scalar(Kind::String, i, end, escaped, &mut entries);
-                }
-                b't' => i = scalar(Kind::True, i, i + 4, false, &mut entries),
-                b'f' => i = scalar(Kind::False, i, i + 5, false, &mut entries),
-                b'n' => i = scalar(Kind::Null, i, i + 4, false, &mut entries),
-                _ => {
-                    let end = number_end(b, i);
-                    i = scalar(Kind::Number, i, end, false, &mut entries);
-                }
-            }
-            // After a value (or at an empty container's closing bracket):
-            // the next element, or the end of the containers that end here.
-            loop {
-                i = ws(b, i);
-                let Some(&top) = open.last() else {
-                    break 'value;
-                };
-                if b[i] == b',' {
-                    i = ws(b, i + 1);
-                    continue 'value;
-                }
-                let next = offset(entries.len());
-                let e = &mut entries[top];
-                e.end = offset(i + 1);
-                e.next = next;
-                let (kind, count) = (e.kind, e.count);
-                if kind == Kind::Object && count > 1 && repeats_a_key(text, &entries, top) {
-                    return None;
-                }
-                open.pop();
-                i += 1;
-            }
-        }
-        Some(Tape { text, entries })
+        let built = scan(text.as_bytes(), max_depth, builder)?;
+        Ok((!built.repeats).then_some(Tape {
+            text,
+            entries: built.entries,
+        }))
     }
 
     pub fn root(&self) -> TapeNode<'_> {
@@ -182,8 +79,124 @@ impl<'t> Tape<'t> {
     }
 }
 
+/// The scanner's sink that writes the tape.
+struct Builder<'t> {
+    text: &'t str,
+    entries: Vec<Entry>,
+    /// The entries of the containers open at this point.
+    open: Vec<usize>,
+    /// An object closed so far repeats a key.
+    repeats: bool,
+}
+
+impl Builder<'_> {
+    /// An entry for the value at `start..end`, counted as an element of
+    /// the array it is in (an object counts its members by their keys).
+    #[inline(always)]
+    fn value(&mut self, kind: Kind, start: usize, end: usize, escaped: bool) {
+        if let Some(&top) = self.open.last() {
+            if self.entries[top].kind == Kind::Array {
+                self.entries[top].count += 1;
+            }
+        }
+        self.push(kind, start, end, escaped);
+    }
+
+    #[inline(always)]
+    fn push(&mut self, kind: Kind, start: usize, end: usize, escaped: bool) {
+        let next = offset(self.entries.len() + 1);
+        self.entries.push(Entry {
+            kind,
+            escaped,
+            start: offset(start),
+            end: offset(end),
+            next,
+            count: 0,
+        });
+    }
+}
+
+impl Sink for Builder<'_> {
+    #[inline(always)]
+    fn mark(&mut self, _: usize) -> u32 {
+        0
+    }
+
+    #[inline(always)]
+    fn pair(&mut self, _: u32, _: u32) {}
+
+    #[inline(always)]
+    fn scalar(&mut self, start: usize, end: usize, escaped: bool) {
+        let kind = match self.text.as_bytes()[start] {
+            b'"' => Kind::String,
+            b't' => Kind::True,
+            b'f' => Kind::False,
+            b'n' => Kind::Null,
+            _ => Kind::Number,
+        };
+        self.value(kind, start, end, escaped);
+    }
+
+    #[inline(always)]
+    fn key(&mut self, start: usize, end: usize, escaped: bool) {
+        let top = *self.open.last().expect("a key is inside an object");
+        self.entries[top].count += 1;
+        self.push(Kind::String, start, end, escaped);
+    }
+
+    #[inline(always)]
+    fn open(&mut self, object: bool, start: usize) {
+        let kind = if object { Kind::Object } else { Kind::Array };
+        // (its end and next are set when it closes)
+        self.value(kind, start, start, false);
+        self.open.push(self.entries.len() - 1);
+    }
+
+    #[inline(always)]
+    fn close(&mut self, end: usize) {
+        let top = self.open.pop().expect("a container closes after it opens");
+        let next = offset(self.entries.len());
+        let e = &mut self.entries[top];
+        e.end = offset(end);
+        e.next = next;
+        if e.kind == Kind::Object && e.count > 1 && !self.repeats {
+            self.repeats = repeats_a_key(self.text, &self.entries, top);
+        }
+    }
+}
+
+fn offset(i: usize) -> u32 {
+    u32::try_from(i).expect("texts are capped far below 4 GiB")
+}
+
 /// Whether the object at `at` has two members with the same key.
+///
+/// Objects of up to `SMALL` members whose keys have no escapes (nearly all)
+/// compare their keys' raw bytes in place: collecting them in a `Vec` for
+/// every object was a third of building the tape of a 4 KB document.
 fn repeats_a_key(text: &str, entries: &[Entry], at: usize) -> bool {
+    const SMALL: usize = 16;
+    let count = entries[at].count as usize;
+    if count <= SMALL {
+        let b = text.as_bytes();
+        let mut keys = [&b[..0]; SMALL];
+        let mut k = at + 1;
+        let mut plain = true;
+        for key in keys.iter_mut().take(count) {
+            let e = &entries[k];
+            plain &= !e.escaped;
+            *key = &b[e.start as usize..e.end as usize];
+            // The member's value is the entry after its key.
+            k = entries[k + 1].next as usize;
+        }
+        if plain {
+            let keys = &keys[..count];
+            return keys
+                .iter()
+                .enumerate()
+                .any(|(i, key)| keys[i + 1..].contains(key));
+        }
+    }
     let node = TapeNode {
         text,
         entries,
@@ -444,6 +457,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The tape of valid JSON text.
+    fn build(text: &str) -> Option<Tape<'_>> {
+        Tape::parse(text, 1024).expect("valid JSON")
+    }
+
     /// The tape read back as a `Value`, through the trait alone.
     fn value(node: TapeNode<'_>) -> Value {
         if let Some(o) = node.as_object() {
@@ -496,7 +514,7 @@ mod tests {
             } else {
                 serde_json::to_string(&v).unwrap()
             };
-            let tape = Tape::build(&text).expect("no repeated keys");
+            let tape = build(&text).expect("no repeated keys");
             let root = tape.root();
             prop_assert_eq!(value(root), serde_json::from_str::<Value>(&text).unwrap());
             prop_assert_eq!(root.to_value().into_owned(), v);
@@ -506,7 +524,7 @@ mod tests {
     #[test]
     fn lookups_find_members_escaped_or_not() {
         let text = r#" { "a" : [1, {"b\"": null}] , "\u0063": "x\ty", "e": {} } "#;
-        let tape = Tape::build(text).unwrap();
+        let tape = build(text).unwrap();
         let root = tape.root().as_object().unwrap();
         assert_eq!(root.len(), 3);
         let c = root.get(&"c".to_owned()).unwrap();
@@ -527,10 +545,21 @@ mod tests {
 
     #[test]
     fn a_repeated_key_gets_no_tape() {
-        assert!(Tape::build(r#"{"a": 1, "b": 2, "a": 3}"#).is_none());
-        assert!(Tape::build(r#"[{"a": 1, "\u0061": 2}]"#).is_none());
+        assert!(build(r#"{"a": 1, "b": 2, "a": 3}"#).is_none());
+        assert!(build(r#"[{"a": 1, "\u0061": 2}]"#).is_none());
         let many: Vec<String> = (0..20).map(|i| format!("\"k{}\": {i}", i % 19)).collect();
-        assert!(Tape::build(&format!("{{{}}}", many.join(","))).is_none());
-        assert!(Tape::build(r#"{"a": {"a": 1}, "b": {"a": 2}}"#).is_some());
+        assert!(build(&format!("{{{}}}", many.join(","))).is_none());
+        assert!(build(r#"{"a": {"a": 1}, "b": {"a": 2}}"#).is_some());
+        // Containers between the keys (each key found past its value's subtree).
+        assert!(build(r#"{"a": [1, {"c": 2}], "b": {"d": [3]}, "a": null}"#).is_none());
+        assert!(build(r#"{"a": [1, {"c": 2}], "b": {"d": [3]}, "ab": null}"#).is_some());
+        // Sixteen members, the most compared in place: first and last alike, or not.
+        let keys = |last: &str| {
+            let mut k: Vec<String> = (0..15).map(|i| format!("\"k{i}\": [{i}]")).collect();
+            k.push(format!("\"{last}\": 0"));
+            format!("{{{}}}", k.join(","))
+        };
+        assert!(build(&keys("k0")).is_none());
+        assert!(build(&keys("k15")).is_some());
     }
 }

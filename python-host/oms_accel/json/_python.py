@@ -120,9 +120,14 @@ def _component_wording(text: str, msg: str, pos: int) -> tuple[str, int]:
     if msg == "Expecting ',' delimiter":
         return f"expected ',' or '{_closer_at(text, pos)}'", pos
     if msg == "Invalid \\uXXXX escape":
-        hexes = pos + 1 if c == "u" else pos + 2
-        while hexes < len(text) and hexes < pos + 6 and text[hexes] in "0123456789abcdefABCDEF":
+        first = pos + 1 if c == "u" else pos + 2
+        hexes = first
+        while hexes < len(text) and hexes < first + 4 and text[hexes] in "0123456789abcdefABCDEF":
             hexes += 1
+        if hexes == first + 4 == len(text):
+            # The standard parser says this of a whole escape that ends the
+            # text: the string is left open.
+            return "unterminated string", _string_start(text, pos)
         return "invalid \\u escape", hexes
     for prefix, wording in _WORDING:
         if msg.startswith(prefix):
@@ -141,6 +146,21 @@ _WORDING = (
     ("Unexpected UTF-8 BOM", "expected a value"),
     ("Illegal trailing comma", "expected a value"),
 )
+
+
+def _string_start(text: str, pos: int) -> int:
+    """The opening quote of the string that `pos` is in (the standard parser
+    read the text up to there)."""
+    start, i = -1, 0
+    while i < pos:
+        if start < 0:
+            start = i if text[i] == '"' else -1
+        elif text[i] == "\\":
+            i += 1
+        elif text[i] == '"':
+            start = -1
+        i += 1
+    return start
 
 
 def _closer_at(text: str, pos: int) -> str:
