@@ -59,6 +59,31 @@ def test_bulk_encoding_equals_one_process_and_decodes(client: distributed.Client
     assert all(out.read_bytes() == Path(str(d).removesuffix(".delta")).read_bytes() for _, d, out in triples)
 
 
+def test_file_jobs_are_cut_by_bytes_and_feed_every_thread() -> None:
+    mib = 1 << 20
+    # Small inputs: one task per worker thread, about even in bytes.
+    assert od.split_by_bytes(list(range(8)), [mib] * 8, 2) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert od.split_by_bytes(list(range(3)), [mib] * 3, 4) == [[0], [1], [2]]
+    # Large ones: tasks of about TASK_BYTES, in order, each item once.
+    sizes = [5 * mib, 20 * mib, 1 * mib, 30 * mib, 8 * mib, 2 * mib, 40 * mib, 4 * mib]
+    parts = od.split_by_bytes(list(range(8)), sizes, 1)
+    assert [i for p in parts for i in p] == list(range(8))
+    assert len(parts) == -(-sum(sizes) // od.TASK_BYTES)
+    # Sizes this process cannot see (all 0): items are counted instead.
+    assert od.split_by_bytes(list(range(4)), [0] * 4, 2) == [[0, 1], [2, 3]]
+    assert od.split_by_bytes([], [], 2) == []
+    assert od.split_by_bytes([0, 1], [5, 0], 1) == [[0, 1]]
+
+
+def test_a_task_reads_its_files_through_one_buffer(tmp_path: Path) -> None:
+    buffer = od._Buffer()
+    for i, size in enumerate([1000, 5, 0, 3000, 10]):
+        path = tmp_path / f"f{i}"
+        path.write_bytes(bytes((i + j) % 251 for j in range(size)))
+        assert bytes(buffer.read(str(path))) == path.read_bytes()
+    assert len(buffer.buf) == 3000  # grown once to the largest, then reused
+
+
 def test_a_killed_worker_leaves_nothing_half_written(client: distributed.Client, tmp_path: Path) -> None:
     history = chains(tmp_path, n=6, versions=2)
     marker = tmp_path / "killed-once"
