@@ -21,10 +21,19 @@ from oms_accel import dask as od  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[distributed.Client]:
+def cluster_client() -> Iterator[distributed.Client]:
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         with distributed.Client(cluster) as c:
             yield c
+
+
+@pytest.fixture
+def client(cluster_client: distributed.Client) -> distributed.Client:
+    """The cluster with both its workers: a worker killed by an earlier test
+    is started again by its nanny, and until it has registered a test would
+    see one worker (a sharded index then makes one shard, not two)."""
+    cluster_client.wait_for_workers(2, timeout=120)
+    return cluster_client
 
 
 def chains(tmp_path: Path, n: int = 4, versions: int = 3) -> list[list[Path]]:
