@@ -35,25 +35,17 @@ pub struct Index {
 
 /// Checks that `text` is strict JSON nested at most `max_depth` deep.
 pub fn check(text: &[u8], max_depth: u32) -> Result<(), Invalid> {
-    Scanner {
-        text,
-        sink: NoIndex,
-    }
-    .run(max_depth)
+    scan(text, max_depth, NoIndex).map(|_| ())
 }
 
 /// Checks `text` as `check` does, and returns its structural index.
 pub fn index(text: &[u8], max_depth: u32) -> Result<Index, Invalid> {
-    let mut s = Scanner {
-        text,
-        sink: Recorder {
-            // A slot per 4 bytes of text is about what real documents need.
-            pos: Vec::with_capacity(text.len() / 4 + 16),
-            pairs: Vec::new(),
-        },
+    let recorder = Recorder {
+        // A slot per 4 bytes of text is about what real documents need.
+        pos: Vec::with_capacity(text.len() / 4 + 16),
+        pairs: Vec::new(),
     };
-    s.run(max_depth)?;
-    let Recorder { pos, pairs } = s.sink;
+    let Recorder { pos, pairs } = scan(text, max_depth, recorder)?;
     let mut close = vec![0u32; pos.len()];
     for p in pairs.chunks_exact(2) {
         close[p[0] as usize] = p[1];

@@ -83,13 +83,8 @@ impl Schema {
     ) -> Result<Self> {
         let invalid = |e| Error::new(ErrorCode::InvalidSchema, format!("invalid schema: {e}"));
         let resources: HashMap<String, Value> = resources.into_iter().collect();
-        let mut options =
-            jsonschema::options_for::<TapeJson>().with_retriever(Resources(resources.clone()));
-        if let Some(d) = draft {
-            options = options.with_draft(d.to_jsonschema());
-        }
         Ok(Schema {
-            tape: options.build(schema).map_err(invalid)?,
+            tape: build_for(schema, draft, &resources).map_err(invalid)?,
             dom: OnceLock::new(),
             source: schema.clone(),
             draft,
@@ -100,13 +95,7 @@ impl Schema {
     /// The validator of DOMs, compiled on first use.
     fn dom(&self) -> &jsonschema::Validator {
         self.dom.get_or_init(|| {
-            let mut options =
-                jsonschema::options().with_retriever(Resources(self.resources.clone()));
-            if let Some(d) = self.draft {
-                options = options.with_draft(d.to_jsonschema());
-            }
-            options
-                .build(&self.source)
+            build_for(&self.source, self.draft, &self.resources)
                 .expect("the same schema, options and resources compiled for the tape")
         })
     }
@@ -164,6 +153,20 @@ impl Schema {
             |dom| self.is_valid(dom),
         )
     }
+}
+
+/// `schema` compiled for the representation `F` (a DOM or a tape), for
+/// `draft` (None: the schema's own), its `$ref`s served from `resources`.
+fn build_for<F: Json>(
+    schema: &Value,
+    draft: Option<Draft>,
+    resources: &HashMap<String, Value>,
+) -> std::result::Result<jsonschema::Validator<F>, jsonschema::ValidationError<'static>> {
+    let mut options = jsonschema::options_for::<F>().with_retriever(Resources(resources.clone()));
+    if let Some(d) = draft {
+        options = options.with_draft(d.to_jsonschema());
+    }
+    options.build(schema)
 }
 
 /// `text` checked under `limits`, then given to `tape` as its tape's root,
