@@ -223,32 +223,70 @@ def test_each_host_has_its_own_cache_key() -> None:
     assert comp.cache_file("1" * 64, "rust=0.1.0;x") not in keys
 
 
-def test_a_trap_under_faulthandler_does_not_kill_the_process(host: str) -> None:
-    # faulthandler enabled after the engine exists owns SIGILL/SIGSEGV; a
-    # signal-based trap would then end the process. Ours are explicit checks.
-    code = (
-        "import faulthandler, os\n"
-        "from oms_accel import DeltaEncoder, Limits, LimitError\n"
-        "from oms_accel.samples import document, edit\n"
-        "DeltaEncoder('wasm').encode(b'a', b'b')\n"
-        "faulthandler.enable()\n"
-        "tiny = DeltaEncoder('wasm', limits=Limits(memory_bytes=16 << 20))\n"
-        "old = document(2 << 20); new = edit(old)\n"
-        "traps = 0\n"
-        "for args in [(os.urandom(12 << 20),) * 2, (old, new), (old, new)]:\n"
-        "    try:\n"
-        "        tiny.encode(*args)\n"
-        "    except LimitError:\n"
-        "        traps += 1\n"
-        "print('alive', traps)\n"
-    )
+# A child process that uses the component, turns faulthandler on or off at
+# a point, then traps the guest (a memory limit) and, if asked, crashes in
+# C. The Rust host traps by signals, whose handler must stay in front of
+# faulthandler's wherever that was installed, and hand it the faults that are
+# not the guest's.
+FAULT_SCRIPT = """
+import ctypes, faulthandler, os, sys
+from oms_accel import DeltaEncoder, Limits, LimitError
+from oms_accel.samples import document, edit
+mode, crash = sys.argv[1], sys.argv[2] == "crash"
+if mode == "before":
+    faulthandler.enable()
+DeltaEncoder("wasm").encode(b"a", b"b")
+if mode in ("after", "after-then-off"):
+    faulthandler.enable()
+tiny = DeltaEncoder("wasm", limits=Limits(memory_bytes=16 << 20))
+old = document(2 << 20); new = edit(old)
+if mode == "after-then-off":
+    tiny.encode(old, new)
+    faulthandler.disable()
+traps = 0
+for args in [(os.urandom(12 << 20),) * 2, (old, new), (os.urandom(12 << 20),) * 2]:
+    try:
+        tiny.encode(*args)
+    except LimitError:
+        traps += 1
+print("alive", traps, flush=True)
+if crash:
+    ctypes.string_at(0)
+"""
+
+FAULT_MODES = ["off", "before", "after", "after-then-off"]
+
+
+def run_fault_script(host: str, mode: str, crash: bool) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, OMS_ACCEL_WASM_HOST=host)
-    out = subprocess.run(
-        [sys.executable, "-X", "faulthandler", "-c", code], env=env, check=False, capture_output=True, text=True, timeout=120
-    )
+    env.pop("PYTHONFAULTHANDLER", None)
+    args = [sys.executable, "-c", FAULT_SCRIPT, mode, "crash" if crash else "no"]
+    return subprocess.run(args, env=env, check=False, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("mode", FAULT_MODES)
+def test_a_trap_under_faulthandler_does_not_kill_the_process(host: str, mode: str) -> None:
+    """faulthandler turned on before the engine starts, after it (where its
+    handler stands in front of the engine's), or after and off again: a
+    guest's trap is a LimitError each time, and the process lives on."""
+    out = run_fault_script(host, mode, crash=False)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split()[0] == "alive"
-    assert int(out.stdout.split()[1]) >= 1
+    alive, traps = out.stdout.split()
+    assert alive == "alive" and int(traps) >= 2
+    assert "Fatal Python error" not in out.stderr
+
+
+@pytest.mark.parametrize("mode", FAULT_MODES)
+def test_a_crash_outside_the_guest_still_reaches_faulthandler(host: str, mode: str) -> None:
+    """The reverse: a fault outside the guest (a null pointer read in C) is
+    not taken for a trap. It ends the process by SIGSEGV, with faulthandler's
+    traceback printed once where faulthandler is on, and no hang where it
+    was turned off."""
+    out = run_fault_script(host, mode, crash=True)
+    assert out.stdout.startswith("alive")
+    assert out.returncode == -11, (out.returncode, out.stderr)
+    dumps = out.stderr.count("Fatal Python error: Segmentation fault")
+    assert dumps == (1 if mode in ("before", "after") else 0), out.stderr
 
 
 def test_a_resource_freed_mid_call_is_dropped_after_the_call() -> None:

@@ -22,6 +22,7 @@
 
 mod delta;
 mod json;
+mod signals;
 mod vector;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -48,11 +49,14 @@ use bindings::{Accel, AccelPre};
 const TICK: Duration = Duration::from_millis(20);
 /// Engine settings that change compiled code: part of the cache key.
 ///
-/// Signal-based traps stay off, as on wasmtime-py: with them on, a trap is a
-/// SIGSEGV/SIGILL that wasmtime's handler must see first, and a handler
-/// installed after the engine's (`faulthandler.enable()`, which pytest
-/// calls) turns that trap into the death of the process.
-pub const ENGINE_SETTINGS: &str = "epoch_interruption=1;opt=speed;signals_based_traps=0";
+/// Traps are signals where `signals` can keep wasmtime's handler in front
+/// (Linux on x86-64 and aarch64): linear memory then needs no explicit
+/// bounds checks. Elsewhere, and always on wasmtime-py, they are explicit.
+pub const ENGINE_SETTINGS: &str = if signals::ENABLED {
+    "epoch_interruption=1;opt=speed;signals_based_traps=1"
+} else {
+    "epoch_interruption=1;opt=speed;signals_based_traps=0"
+};
 /// Bytes of guest stderr kept (a panic message explains a trap).
 const STDERR_KEEP: usize = 64 << 10;
 
@@ -94,7 +98,7 @@ fn engine_config() -> Config {
     let mut c = Config::new();
     c.epoch_interruption(true);
     c.cranelift_opt_level(OptLevel::Speed);
-    c.signals_based_traps(false);
+    c.signals_based_traps(signals::ENABLED);
     c.parallel_compilation(true);
     c
 }
@@ -238,6 +242,9 @@ impl WasmRuntime {
 
 impl WasmRuntime {
     fn load(source: Source<'_>) -> Result<Self, String> {
+        // The first engine installs wasmtime's signal handlers: read what
+        // was there before, to tell them apart.
+        let before = signals::snapshot();
         let engine =
             Engine::new(&engine_config()).map_err(|e| format!("the engine does not start: {e}"))?;
         let component = match source {
@@ -248,6 +255,9 @@ impl WasmRuntime {
             Source::Compiled(path) => unsafe { Component::deserialize_file(&engine, path) }
                 .map_err(|e| format!("the compiled component {path} does not load: {e}"))?,
         };
+        if signals::ENABLED {
+            signals::guard(&before, component.image_range());
+        }
         let mut linker: Linker<HostState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| format!("WASI does not link: {e}"))?;
@@ -359,6 +369,7 @@ impl Drop for WasmResource {
 fn drop_resource(store: &mut HostStore, handle: ResourceAny) {
     // A destructor is guest code: it runs under a deadline like any call.
     store.set_epoch_deadline(1 << 20);
+    signals::ensure();
     // Failing to free (the instance is dying) leaves nothing to clean up.
     let _ = handle.resource_drop(store);
 }
@@ -581,6 +592,7 @@ impl Shared {
             .set_epoch_deadline(self.deadline_ticks.load(Ordering::Relaxed));
         live.store.data_mut().limiter.refused = false;
         let _wasi_runtime = self.runtime.tokio.enter();
+        signals::ensure();
         let outcome = f(&mut live.store, &live.accel);
         let recycle = outcome.is_ok() && self.outgrown(live);
         let result = match outcome {
@@ -687,6 +699,7 @@ fn instantiate(
     store.limiter(|s| &mut s.limiter);
     store.set_epoch_deadline(1 << 20);
     let _wasi_runtime = rt.tokio.enter();
+    signals::ensure();
     let accel = rt
         .pre
         .instantiate(&mut store)
