@@ -160,6 +160,18 @@ impl Structure {
         if let Some(table) = self.elements.borrow().get(&k) {
             return table.get(want).map(|&v| v as usize);
         }
+        if want >= TABLE_FROM {
+            // Deep into a large array: the walk goes on to its end and keeps
+            // every element's slot, so that the next lookup there is one step.
+            let mut table = Vec::new();
+            self.each(text, k, |_, value| {
+                table.push(value as u32);
+                true
+            });
+            let found = table.get(want).map(|&v| v as usize);
+            self.elements.borrow_mut().insert(k, table);
+            return found;
+        }
         let mut index = 0;
         let mut found = None;
         self.each(text, k, |_, value| {
@@ -170,15 +182,6 @@ impl Structure {
             index += 1;
             true
         });
-        if want >= TABLE_FROM {
-            // Deep into a large array: the next lookup there is one step.
-            let mut table = Vec::new();
-            self.each(text, k, |_, value| {
-                table.push(value as u32);
-                true
-            });
-            self.elements.borrow_mut().insert(k, table);
-        }
         found
     }
 }
