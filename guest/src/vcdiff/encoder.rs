@@ -67,10 +67,17 @@ impl EncodeOptions {
 
 /// Encodes `new` against `old`, both in memory.
 pub fn encode(old: &[u8], new: &[u8], options: EncodeOptions) -> Result<Vec<u8>> {
-    let mut enc = Encoder::new(SliceSource(old), new, Vec::new(), options)?;
+    let mut enc = Encoder::new(SliceSource(old), io::empty(), Vec::new(), options)?;
     enc.set_total(new.len() as u64);
-    while !enc.step()?.finished {}
-    Ok(enc.into_output())
+    // The windows are slices of `new`: no copy of it is read into a buffer.
+    let mut rest = new;
+    loop {
+        let (window, after) = rest.split_at(enc.options.window_size.min(rest.len()));
+        rest = after;
+        if enc.advance(window)?.finished {
+            return Ok(enc.into_output());
+        }
+    }
 }
 
 /// The source segment an index covers.
@@ -95,6 +102,7 @@ pub struct Encoder<S, R, W> {
     indexed: Option<Indexed>,
     scratch: Scratch,
     cache: AddrCache,
+    /// The buffer a reader's windows are read into (`encode` passes slices).
     window: Vec<u8>,
     ops: Vec<Op>,
     data: Vec<u8>,
@@ -141,22 +149,35 @@ impl<S: Source, R: Read, W: Write> Encoder<S, R, W> {
 
     /// Encodes the next window; `finished` once the new version is consumed.
     pub fn step(&mut self) -> Result<Progress> {
+        if self.finished {
+            return self.advance(&[]);
+        }
+        let mut window = std::mem::take(&mut self.window);
+        let result = self
+            .read_window(&mut window)
+            .and_then(|()| self.advance(&window));
+        self.window = window;
+        result
+    }
+
+    /// Encodes `window`, the next bytes of the new version (empty once it
+    /// is consumed).
+    fn advance(&mut self, window: &[u8]) -> Result<Progress> {
         if !self.finished {
             if !self.header_written {
                 self.write_header()?;
                 self.header_written = true;
             }
-            self.read_window()?;
             // An empty new version still gets one (empty) window, as
             // xdelta3 writes it: a delta of just a header means "truncated".
-            if self.window.is_empty() && self.windows > 0 {
+            if window.is_empty() && self.windows > 0 {
                 self.finished = true;
                 self.output
                     .flush()
                     .map_err(|e| Error::io("writing the delta", e))?;
             } else {
-                self.encode_window()?;
-                self.done += self.window.len() as u64;
+                self.encode_window(window)?;
+                self.done += window.len() as u64;
                 self.windows += 1;
             }
         }
@@ -187,12 +208,18 @@ impl<S: Source, R: Read, W: Write> Encoder<S, R, W> {
         self.write(&header)
     }
 
-    fn read_window(&mut self) -> Result<()> {
-        self.window.clear();
+    fn read_window(&mut self, window: &mut Vec<u8>) -> Result<()> {
+        window.clear();
         let want = self.options.window_size as u64;
+        // Room for what is left of a new version of known size, so that
+        // read_to_end (which cannot see through `take`) reads it in one go
+        // instead of growing the buffer, and copying it, a step at a time.
+        if let Some(total) = self.total {
+            window.reserve(total.saturating_sub(self.done).min(want) as usize);
+        }
         (&mut self.target)
             .take(want)
-            .read_to_end(&mut self.window)
+            .read_to_end(window)
             .map_err(|e| Error::io("reading the new version", e))?;
         Ok(())
     }
@@ -213,8 +240,8 @@ impl<S: Source, R: Read, W: Write> Encoder<S, R, W> {
         (start, sw)
     }
 
-    fn encode_window(&mut self) -> Result<()> {
-        let (seg_pos, seg_len) = self.segment_for(self.done, self.window.len() as u64);
+    fn encode_window(&mut self, window: &[u8]) -> Result<()> {
+        let (seg_pos, seg_len) = self.segment_for(self.done, window.len() as u64);
         let segment = self.source.segment(seg_pos, seg_len)?;
         let fresh = matches!(&self.indexed, Some(ix) if ix.pos == seg_pos && ix.len == seg_len);
         if !fresh {
@@ -229,7 +256,7 @@ impl<S: Source, R: Read, W: Write> Encoder<S, R, W> {
         find_ops(
             segment,
             index,
-            &self.window,
+            window,
             aligned,
             &mut self.scratch,
             &mut self.ops,
@@ -245,7 +272,7 @@ impl<S: Source, R: Read, W: Write> Encoder<S, R, W> {
                 _ => (lo, hi),
             });
         let (used_pos, used_len) = if hi > 0 { (lo, hi - lo) } else { (0, 0) };
-        self.write_sections(used_pos, used_len as u64);
+        self.write_sections(window, used_pos, used_len as u64);
 
         let mut header = std::mem::take(&mut self.buf);
         header.clear();
@@ -257,13 +284,13 @@ impl<S: Source, R: Read, W: Write> Encoder<S, R, W> {
             win_ind |= VCD_ADLER32;
         }
         let mut body = Vec::with_capacity(32);
-        varint::write(&mut body, self.window.len() as u64);
+        varint::write(&mut body, window.len() as u64);
         body.push(0); // Delta_Indicator: no secondary compression.
         varint::write(&mut body, self.data.len() as u64);
         varint::write(&mut body, self.inst.len() as u64);
         varint::write(&mut body, self.addrs.len() as u64);
         if self.options.checksum {
-            body.extend_from_slice(&adler32(&self.window).to_be_bytes());
+            body.extend_from_slice(&adler32(window).to_be_bytes());
         }
         header.push(win_ind);
         if used_len > 0 {
@@ -283,14 +310,13 @@ impl<S: Source, R: Read, W: Write> Encoder<S, R, W> {
     /// Turns the ops into the data, instruction and address sections.
     /// Source copies are addressed from `used_pos` in the segment; target
     /// copies after the `used_len` source bytes.
-    fn write_sections(&mut self, used_pos: usize, used_len: u64) {
+    fn write_sections(&mut self, window: &[u8], used_pos: usize, used_len: u64) {
         let (data, inst, addrs) = (&mut self.data, &mut self.inst, &mut self.addrs);
         data.clear();
         inst.clear();
         addrs.clear();
         self.cache.reset();
         let ops = &self.ops;
-        let window = &self.window;
         let mut here = used_len; // position in the source+target address space
         let mut i = 0;
         while i < ops.len() {
