@@ -41,11 +41,14 @@ fn parts_for(work: usize, threads: usize) -> usize {
     (work / MIN_BYTES_PER_THREAD).clamp(1, threads.max(1))
 }
 
+/// The `i`th of `parts` ranges of nearly equal length that cut `0..n`.
+fn nth_range(n: usize, parts: usize, i: usize) -> Range<usize> {
+    n * i / parts..n * (i + 1) / parts
+}
+
 /// `0..n` cut into `parts` ranges of nearly equal length.
 fn split(n: usize, parts: usize) -> Vec<Range<usize>> {
-    (0..parts)
-        .map(|i| n * i / parts..n * (i + 1) / parts)
-        .collect()
+    (0..parts).map(|i| nth_range(n, parts, i)).collect()
 }
 
 /// The worker threads: started once per process, so that a search does not
@@ -122,7 +125,7 @@ fn search(index: &Index, prepared: &[f32], k: usize, threads: usize) -> Vec<TopK
             if i >= chunks {
                 break;
             }
-            let part = index.best_of_rows(prepared, k, rows * i / chunks..rows * (i + 1) / chunks);
+            let part = index.best_of_rows(prepared, k, nth_range(rows, chunks, i));
             match best.as_mut() {
                 None => best = Some(part),
                 Some(best) => merge(best, part),
