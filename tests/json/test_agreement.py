@@ -79,6 +79,22 @@ def test_generated_numbers_agree(literal: str, shape: str) -> None:
     agree(lambda p: lambda: p.parse_large_document(text).to_python())
 
 
+_WHITESPACE = " \n\t\r"
+
+
+@pytest.mark.parametrize("run", [0, 1, 2, 3, 15, 16, 17, 31, 33, 70])
+@pytest.mark.parametrize(
+    "shape", ['[{ws}1{ws},{ws}"a"{ws}]', '{ws}{{"k"{ws}:{ws}[{ws}]{ws}}}{ws}', "[{ws}1{ws}x]", "{ws}", '[1,{ws}"a"{ws}']
+)
+def test_whitespace_runs_agree(run: int, shape: str) -> None:
+    """Whitespace runs of every length around the component's 16-byte
+    steps, between tokens and at the end, in valid text and before an
+    error: the same value, or error and position, on every backend."""
+    ws = "".join(_WHITESPACE[i % 4] for i in range(run))
+    text = shape.format(ws=ws)
+    agree(lambda p: lambda: p.parse_large_document(text).to_python())
+
+
 # --- Python values ---------------------------------------------------------------------
 
 
