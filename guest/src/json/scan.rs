@@ -133,7 +133,7 @@ impl<S: Sink> Scanner<'_, S> {
 
     /// The offset of the first byte at or after `i` that is not whitespace.
     /// Compact text has at most one whitespace byte in a row; pretty-printed
-    /// text has runs (a newline and its indentation), taken by `ws_end`.
+    /// text has runs (a newline and its indentation), taken 16 bytes a step.
     #[inline(always)]
     fn skip_ws(&self, i: usize) -> usize {
         if !is_ws(self.at(i)) {
@@ -142,7 +142,7 @@ impl<S: Sink> Scanner<'_, S> {
         if !is_ws(self.at(i + 1)) {
             return i + 1;
         }
-        ws_end(self.text, i + 2)
+        first::<NotWhitespace>(self.text, i + 2)
     }
 
     fn fail<T>(&self, offset: usize, what: &'static str) -> Result<T, Invalid> {
@@ -262,7 +262,7 @@ impl<S: Sink> Scanner<'_, S> {
         let mut j = i + 1;
         let mut escaped = false;
         loop {
-            j = find_special(self.text, j);
+            j = first::<Special>(self.text, j);
             match self.at(j) {
                 b'"' => return Ok((j + 1, escaped)),
                 // A backslash that ends the text leaves the string open
@@ -318,7 +318,7 @@ impl<S: Sink> Scanner<'_, S> {
 
     #[inline(always)]
     fn digits(&self, i: usize) -> usize {
-        digits_end(self.text, i)
+        first::<NotDigit>(self.text, i)
     }
 
     /// `start` at a number's first byte: the offset after it. What follows
@@ -376,104 +376,110 @@ impl<S: Sink> Scanner<'_, S> {
     }
 }
 
-/// The offset of the first '"', '\\' or control character at or after `j`
-/// (the text's length if none).
+/// A class of bytes a scan skips to the end of: `stops` says whether a
+/// byte ends the run; in wasm, `lanes` says it of 16 at once (a lane of
+/// all ones where it does), so that `first` takes 16 bytes a step.
+trait Stop {
+    fn stops(b: u8) -> bool;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn lanes(v: core::arch::wasm32::v128) -> core::arch::wasm32::v128;
+}
+
+/// The offset of the first byte at or after `j` that `S` stops at (the
+/// text's length if none).
 #[inline(always)]
-fn find_special(text: &[u8], mut j: usize) -> usize {
+fn first<S: Stop>(text: &[u8], mut j: usize) -> usize {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         use core::arch::wasm32::*;
         while j + 16 <= text.len() {
             // SAFETY: the 16 bytes at j are in bounds; v128_load needs no alignment.
             let v = unsafe { v128_load(text.as_ptr().add(j).cast::<v128>()) };
-            let hit = v128_or(
-                v128_or(
-                    i8x16_eq(v, u8x16_splat(b'"')),
-                    i8x16_eq(v, u8x16_splat(b'\\')),
-                ),
-                u8x16_lt(v, u8x16_splat(0x20)),
-            );
-            let m = i8x16_bitmask(hit);
+            let m = i8x16_bitmask(S::lanes(v));
             if m != 0 {
                 return j + m.trailing_zeros() as usize;
             }
             j += 16;
         }
     }
-    while let Some(&b) = text.get(j) {
-        if b == b'"' || b == b'\\' || b < 0x20 {
-            return j;
-        }
+    while text.get(j).is_some_and(|&b| !S::stops(b)) {
         j += 1;
     }
     j
 }
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use core::arch::wasm32::{
+    i8x16_eq, u8x16_gt, u8x16_lt, u8x16_splat, u8x16_sub, v128, v128_not, v128_or,
+};
+
+/// A string's end, escape or control character: '"', '\\' or below 0x20.
+struct Special;
+
+impl Stop for Special {
+    #[inline(always)]
+    fn stops(b: u8) -> bool {
+        b == b'"' || b == b'\\' || b < 0x20
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn lanes(v: v128) -> v128 {
+        v128_or(
+            v128_or(
+                i8x16_eq(v, u8x16_splat(b'"')),
+                i8x16_eq(v, u8x16_splat(b'\\')),
+            ),
+            u8x16_lt(v, u8x16_splat(0x20)),
+        )
+    }
+}
+
+/// The end of whitespace. A 10 MB document printed with an indent of 2 is
+/// 40% whitespace: one byte at a time, that doubled its scan in wasm.
+struct NotWhitespace;
 
 #[inline(always)]
 fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\n' | b'\r' | b'\t')
 }
 
-/// The offset of the first byte at or after `j` that is not whitespace
-/// (the text's length if none). Sixteen at a time in wasm: a 10 MB
-/// document printed with an indent of 2 is 40% whitespace, and one byte
-/// at a time that doubled its scan.
-#[inline]
-fn ws_end(text: &[u8], mut j: usize) -> usize {
+impl Stop for NotWhitespace {
+    #[inline(always)]
+    fn stops(b: u8) -> bool {
+        !is_ws(b)
+    }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        use core::arch::wasm32::*;
-        while j + 16 <= text.len() {
-            // SAFETY: the 16 bytes at j are in bounds; v128_load needs no alignment.
-            let v = unsafe { v128_load(text.as_ptr().add(j).cast::<v128>()) };
-            let ws = v128_or(
-                v128_or(
-                    i8x16_eq(v, u8x16_splat(b' ')),
-                    i8x16_eq(v, u8x16_splat(b'\n')),
-                ),
-                v128_or(
-                    i8x16_eq(v, u8x16_splat(b'\t')),
-                    i8x16_eq(v, u8x16_splat(b'\r')),
-                ),
-            );
-            let other = !i8x16_bitmask(ws);
-            if other != 0 {
-                return j + other.trailing_zeros() as usize;
-            }
-            j += 16;
-        }
+    #[inline(always)]
+    fn lanes(v: v128) -> v128 {
+        v128_not(v128_or(
+            v128_or(
+                i8x16_eq(v, u8x16_splat(b' ')),
+                i8x16_eq(v, u8x16_splat(b'\n')),
+            ),
+            v128_or(
+                i8x16_eq(v, u8x16_splat(b'\t')),
+                i8x16_eq(v, u8x16_splat(b'\r')),
+            ),
+        ))
     }
-    while text.get(j).copied().is_some_and(is_ws) {
-        j += 1;
-    }
-    j
 }
 
-/// The offset of the first byte at or after `j` that is not an ASCII digit
-/// (the text's length if none). Sixteen at a time in wasm: a number's
-/// digits are a fifth of a typical document's bytes (a float's fraction
-/// runs to 16 or 17), and one byte at a time they were a tenth of its scan.
-#[inline(always)]
-fn digits_end(text: &[u8], mut j: usize) -> usize {
+/// The end of a number's digits. They are a fifth of a typical document's
+/// bytes (a float's fraction runs to 16 or 17), and one byte at a time they
+/// were a tenth of its scan in wasm.
+struct NotDigit;
+
+impl Stop for NotDigit {
+    #[inline(always)]
+    fn stops(b: u8) -> bool {
+        !b.is_ascii_digit()
+    }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        use core::arch::wasm32::*;
-        while j + 16 <= text.len() {
-            // SAFETY: the 16 bytes at j are in bounds; v128_load needs no alignment.
-            let v = unsafe { v128_load(text.as_ptr().add(j).cast::<v128>()) };
-            // A digit is a byte whose distance above '0' is at most 9.
-            let other = u8x16_gt(u8x16_sub(v, u8x16_splat(b'0')), u8x16_splat(9));
-            let m = i8x16_bitmask(other);
-            if m != 0 {
-                return j + m.trailing_zeros() as usize;
-            }
-            j += 16;
-        }
+    #[inline(always)]
+    fn lanes(v: v128) -> v128 {
+        // A digit is a byte whose distance above '0' is at most 9.
+        u8x16_gt(u8x16_sub(v, u8x16_splat(b'0')), u8x16_splat(9))
     }
-    while text.get(j).is_some_and(u8::is_ascii_digit) {
-        j += 1;
-    }
-    j
 }
 
 #[cfg(test)]
