@@ -255,9 +255,7 @@ impl WasmRuntime {
             Source::Compiled(path) => unsafe { Component::deserialize_file(&engine, path) }
                 .map_err(|e| format!("the compiled component {path} does not load: {e}"))?,
         };
-        if signals::ENABLED {
-            signals::guard(&before, component.image_range());
-        }
+        signals::guard(&before, component.image_range());
         let mut linker: Linker<HostState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| format!("WASI does not link: {e}"))?;

@@ -76,6 +76,8 @@ mod imp {
     /// The last fault forwarded (signal, instruction, address) and how many
     /// times in a row.
     static LAST: [AtomicUsize; 4] = [const { AtomicUsize::new(0) }; 4];
+    /// A SA_SIGINFO handler, as `sa_sigaction` holds its address.
+    type InfoHandler = extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
     /// Serializes [`guard`] and [`ensure`]'s changes.
     static INSTALL: Mutex<()> = Mutex::new(());
     /// Times the same fault may come back before it goes down wasmtime's chain.
@@ -207,7 +209,6 @@ mod imp {
         info: *mut libc::siginfo_t,
         ctx: *mut libc::c_void,
     ) {
-        type Info = extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
         type Plain = extern "C" fn(libc::c_int);
         // SAFETY: the address is a handler of the kind its flags say.
         unsafe {
@@ -217,21 +218,36 @@ mod imp {
                 // action on an ignored fault).
                 libc::sigaction(sig, a, std::ptr::null_mut());
             } else if a.sa_flags & libc::SA_SIGINFO != 0 {
-                std::mem::transmute::<usize, Info>(a.sa_sigaction)(sig, info, ctx);
+                std::mem::transmute::<usize, InfoHandler>(a.sa_sigaction)(sig, info, ctx);
             } else {
                 std::mem::transmute::<usize, Plain>(a.sa_sigaction)(sig);
             }
         }
     }
 
+    /// How many times in a row the fault `key` (signal, instruction,
+    /// address) has come, this one included.
+    fn times_in_a_row(key: [usize; 3]) -> usize {
+        let same = LAST[..3]
+            .iter()
+            .zip(key)
+            .all(|(l, k)| l.load(Ordering::Relaxed) == k);
+        if same {
+            return LAST[3].fetch_add(1, Ordering::Relaxed) + 1;
+        }
+        for (l, k) in LAST[..3].iter().zip(key) {
+            l.store(k, Ordering::Relaxed);
+        }
+        LAST[3].store(1, Ordering::Relaxed);
+        1
+    }
+
     extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
         let Some(i) = slot(sig) else { return };
         let wasmtime = WASMTIME[i].load(Ordering::Acquire);
         // SAFETY: wasmtime's handler takes SA_SIGINFO arguments.
-        let to_wasmtime = || unsafe {
-            type Info = extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
-            std::mem::transmute::<usize, Info>(wasmtime)(sig, info, ctx)
-        };
+        let to_wasmtime =
+            || unsafe { std::mem::transmute::<usize, InfoHandler>(wasmtime)(sig, info, ctx) };
         // SAFETY: the kernel's arguments to a SA_SIGINFO handler.
         let (code, addr, pc) = unsafe { ((*info).si_code, (*info).si_addr() as usize, pc(ctx)) };
         // si_code > 0: raised by the hardware, not sent by kill() or raise().
@@ -245,25 +261,9 @@ mod imp {
         if displaced.is_null() || FORWARDING.load(Ordering::Acquire) == tid {
             return to_wasmtime();
         }
-        if fault {
-            let key = [sig as usize, pc, addr];
-            let same = LAST[..3]
-                .iter()
-                .zip(key)
-                .all(|(l, k)| l.load(Ordering::Relaxed) == k);
-            let times = if same {
-                LAST[3].fetch_add(1, Ordering::Relaxed) + 1
-            } else {
-                for (l, k) in LAST[..3].iter().zip(key) {
-                    l.store(k, Ordering::Relaxed);
-                }
-                LAST[3].store(1, Ordering::Relaxed);
-                1
-            };
-            if times >= REPEATS {
-                LAST[3].store(0, Ordering::Relaxed);
-                return to_wasmtime();
-            }
+        if fault && times_in_a_row([sig as usize, pc, addr]) >= REPEATS {
+            LAST[3].store(0, Ordering::Relaxed);
+            return to_wasmtime();
         }
         if FORWARDING
             .compare_exchange(0, tid, Ordering::AcqRel, Ordering::Acquire)
@@ -276,12 +276,6 @@ mod imp {
         FORWARDING.store(0, Ordering::Release);
     }
 }
-
-#[cfg(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
-pub use imp::{ensure, guard, snapshot};
 
 #[cfg(not(all(
     target_os = "linux",
@@ -297,8 +291,4 @@ mod imp {
     pub fn ensure() {}
 }
 
-#[cfg(not(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-)))]
 pub use imp::{ensure, guard, snapshot};
