@@ -376,49 +376,67 @@ impl<S: Sink> Scanner<'_, S> {
     }
 }
 
-/// A class of bytes a scan skips to the end of: `stops` says whether a
-/// byte ends the run; in wasm, `lanes` says it of 16 at once (a lane of
-/// all ones where it does), so that `first` takes 16 bytes a step.
-trait Stop {
-    fn stops(b: u8) -> bool;
+/// A class of bytes: `has` says whether a byte is in it; in wasm, `lanes`
+/// says it of 16 at once (a lane of all ones where it is), so that `first`
+/// and `count` take 16 bytes a step.
+pub(super) trait ByteClass {
+    fn has(b: u8) -> bool;
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     fn lanes(v: core::arch::wasm32::v128) -> core::arch::wasm32::v128;
 }
 
-/// The offset of the first byte at or after `j` that `S` stops at (the
-/// text's length if none).
+/// The offset of the first byte at or after `j` in class `C` (the text's
+/// length if none).
 #[inline(always)]
-fn first<S: Stop>(text: &[u8], mut j: usize) -> usize {
+fn first<C: ByteClass>(text: &[u8], mut j: usize) -> usize {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         use core::arch::wasm32::*;
         while j + 16 <= text.len() {
             // SAFETY: the 16 bytes at j are in bounds; v128_load needs no alignment.
             let v = unsafe { v128_load(text.as_ptr().add(j).cast::<v128>()) };
-            let m = i8x16_bitmask(S::lanes(v));
+            let m = i8x16_bitmask(C::lanes(v));
             if m != 0 {
                 return j + m.trailing_zeros() as usize;
             }
             j += 16;
         }
     }
-    while text.get(j).is_some_and(|&b| !S::stops(b)) {
+    while text.get(j).is_some_and(|&b| !C::has(b)) {
         j += 1;
     }
     j
 }
 
+/// How many bytes of `text` are in class `C`.
+pub(super) fn count<C: ByteClass>(text: &[u8]) -> usize {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        let mut chunks = text.chunks_exact(16);
+        let mut n = 0;
+        for chunk in &mut chunks {
+            // SAFETY: the chunk is 16 bytes; v128_load needs no alignment.
+            let v = unsafe { v128_load(chunk.as_ptr().cast::<v128>()) };
+            n += i8x16_bitmask(C::lanes(v)).count_ones() as usize;
+        }
+        n + chunks.remainder().iter().filter(|&&b| C::has(b)).count()
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    text.iter().filter(|&&b| C::has(b)).count()
+}
+
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-use core::arch::wasm32::{
+pub(super) use core::arch::wasm32::{
     i8x16_eq, u8x16_gt, u8x16_lt, u8x16_splat, u8x16_sub, v128, v128_not, v128_or,
 };
 
 /// A string's end, escape or control character: '"', '\\' or below 0x20.
 struct Special;
 
-impl Stop for Special {
+impl ByteClass for Special {
     #[inline(always)]
-    fn stops(b: u8) -> bool {
+    fn has(b: u8) -> bool {
         b == b'"' || b == b'\\' || b < 0x20
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -443,9 +461,9 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\n' | b'\r' | b'\t')
 }
 
-impl Stop for NotWhitespace {
+impl ByteClass for NotWhitespace {
     #[inline(always)]
-    fn stops(b: u8) -> bool {
+    fn has(b: u8) -> bool {
         !is_ws(b)
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -469,9 +487,9 @@ impl Stop for NotWhitespace {
 /// were a tenth of its scan in wasm.
 struct NotDigit;
 
-impl Stop for NotDigit {
+impl ByteClass for NotDigit {
     #[inline(always)]
-    fn stops(b: u8) -> bool {
+    fn has(b: u8) -> bool {
         !b.is_ascii_digit()
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

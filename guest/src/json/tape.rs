@@ -14,7 +14,9 @@
 //! first key's place, and the DOM path gives exactly that.
 
 use super::navigate::decode_string;
-use super::scan::{scan, Invalid, Sink};
+use super::scan::{count, scan, ByteClass, Invalid, Sink};
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use super::scan::{i8x16_eq, u8x16_splat, v128, v128_or};
 use jsonschema::json::{Array, Json, Node, NodeIdentity, Object};
 use jsonschema::JsonType;
 use serde_json::Value;
@@ -170,33 +172,31 @@ impl Sink for Builder<'_> {
 /// bound). Sized so, the tape is never grown: a grown `Vec` in wasm leaves
 /// the pages of the one it replaced in use, and growing from a guess of a
 /// value per 16 bytes held 1.4x the text's size of them (on the ontology
-/// sample, a value per 9 bytes). 16 bytes at a time in wasm (LLVM's
-/// vectorized loop added a tenth to the validation of 4 KB there).
+/// sample, a value per 9 bytes). Counted 16 bytes a step in wasm (LLVM's
+/// own loop added a tenth to the validation of 4 KB there).
 fn entries_at_most(text: &[u8]) -> usize {
-    let is_counted = |b: &u8| matches!(b, b',' | b':' | b'[' | b'{');
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        use core::arch::wasm32::*;
-        let mut n = 0;
-        let mut chunks = text.chunks_exact(16);
-        for chunk in &mut chunks {
-            // SAFETY: the chunk is 16 bytes; v128_load needs no alignment.
-            let v = unsafe { v128_load(chunk.as_ptr().cast::<v128>()) };
-            // '[' and '{' differ only in 0x20.
-            let hit = v128_or(
-                v128_or(
-                    i8x16_eq(v, u8x16_splat(b',')),
-                    i8x16_eq(v, u8x16_splat(b':')),
-                ),
-                i8x16_eq(v128_or(v, u8x16_splat(0x20)), u8x16_splat(b'{')),
-            );
-            n += i8x16_bitmask(hit).count_ones() as usize;
-        }
-        return n + chunks.remainder().iter().filter(|b| is_counted(b)).count() + 1;
+    count::<EntryMark>(text) + 1
+}
+
+/// The bytes that bound a tape's entries: ',' ':' '[' '{'.
+struct EntryMark;
+
+impl ByteClass for EntryMark {
+    #[inline(always)]
+    fn has(b: u8) -> bool {
+        matches!(b, b',' | b':' | b'[' | b'{')
     }
-    #[allow(unreachable_code)]
-    {
-        text.iter().filter(|b| is_counted(b)).count() + 1
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn lanes(v: v128) -> v128 {
+        // '[' and '{' differ only in 0x20.
+        v128_or(
+            v128_or(
+                i8x16_eq(v, u8x16_splat(b',')),
+                i8x16_eq(v, u8x16_splat(b':')),
+            ),
+            i8x16_eq(v128_or(v, u8x16_splat(0x20)), u8x16_splat(b'{')),
+        )
     }
 }
 
