@@ -61,7 +61,9 @@ def test_native_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     assert VectorIndex(8).backend == "native"
 
 
-@pytest.mark.parametrize("dim", [37, 384])
+# 37: steps of 16 lanes and a tail; 101: 64 lanes a loop iteration (wasm), then
+# 16, then a tail of 5; 384: whole iterations only.
+@pytest.mark.parametrize("dim", [37, 101, 384])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("metric", METRICS)
 def test_scores_are_the_components_bit_for_bit(metric: str, dtype: str, dim: int, levels: list[str]) -> None:
