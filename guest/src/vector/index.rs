@@ -31,11 +31,17 @@ const BATCH_QUERIES: usize = 4;
 const BATCH_ROWS: usize = if cfg!(target_arch = "wasm32") { 2 } else { 1 };
 const SINGLE_ROWS: usize = 1;
 /// How far ahead of the row being scored rows are prefetched
-/// (`Kernel::prefetch`). Measured, one query over 384-wide f32 rows on two
-/// threads: 100k rows (in this Xeon's large L3) 6.1-6.4 ms with no
-/// prefetch, 4.2-4.4 at 4 KiB, 3.7-4.0 at 8 KiB; 1M rows (from DRAM)
-/// 75-77 ms with none, 51-56 at 4 KiB, 55-59 at 8 KiB. 4 KiB serves both.
-const PREFETCH_BYTES: usize = 4 << 10;
+/// (`Kernel::prefetch`), by where they come from: an index larger than the
+/// last-level cache ([`super::simd::last_level_cache`]) streams from
+/// memory. Measured, one query over 384-wide f32 rows (1536 bytes) on two
+/// threads, on a Xeon with 480 MiB of L3: 100k rows (in L3) 6.1-6.4 ms
+/// with no prefetch, 4.2-4.4 at 4 KiB, 3.7-4.0 at 8 KiB (in a quieter run
+/// 3.2 at 4 KiB, 3.7-3.8 one row ahead); 1M rows (from DRAM) 75-77 ms with
+/// none, 51-54 at 4 KiB, 48-50 one row ahead, 55-59 at 8 KiB. From memory,
+/// the hardware's own prefetchers carry the stream, and prefetches far
+/// ahead of them only compete for the line buffers.
+const PREFETCH_FROM_CACHE: usize = 4 << 10;
+const PREFETCH_FROM_MEMORY: usize = 2 << 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Storage {
@@ -447,15 +453,26 @@ impl Index {
                 } else {
                     Term::Product
                 };
+                let ahead = self.prefetch_bytes();
                 // SAFETY: passed on from the caller.
                 unsafe {
                     if Q == 1 {
-                        blocks::<T, Q, SINGLE_ROWS, K>(row, qs, start, end, term, emit)
+                        blocks::<T, Q, SINGLE_ROWS, K>(row, qs, start, end, ahead, term, emit)
                     } else {
-                        blocks::<T, Q, BATCH_ROWS, K>(row, qs, start, end, term, emit)
+                        blocks::<T, Q, BATCH_ROWS, K>(row, qs, start, end, ahead, term, emit)
                     }
                 }
             }
+        }
+    }
+
+    /// `PREFETCH_FROM_MEMORY` when the index outgrows the last-level cache.
+    fn prefetch_bytes(&self) -> usize {
+        let bytes = self.len() * self.dim * self.storage().bytes();
+        if bytes > super::simd::last_level_cache() {
+            PREFETCH_FROM_MEMORY
+        } else {
+            PREFETCH_FROM_CACHE
         }
     }
 
@@ -480,7 +497,8 @@ impl Index {
 }
 
 /// `block` over rows `start..end`, R rows at a time (then one at a time),
-/// calling `emit(query, row, raw score)`.
+/// calling `emit(query, row, raw score)`; rows `prefetch` bytes ahead are
+/// asked for before they are scored.
 ///
 /// # Safety
 /// The CPU runs the kernel `K`'s instructions.
@@ -490,12 +508,12 @@ unsafe fn blocks<'a, T: Element + 'a, const Q: usize, const R: usize, K: Kernel>
     qs: [&[f32]; Q],
     start: usize,
     end: usize,
+    prefetch: usize,
     term: Term,
     emit: &mut impl FnMut(usize, usize, f32),
 ) {
-    // Rows this far ahead are asked for before they are scored.
     let row_bytes = qs.first().map_or(0, |q| q.len()) * std::mem::size_of::<T>();
-    let ahead = (PREFETCH_BYTES / row_bytes.max(1)).max(R);
+    let ahead = (prefetch / row_bytes.max(1)).max(R);
     let mut r = start;
     while r + R <= end {
         for i in 0..R {

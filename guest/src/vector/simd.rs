@@ -8,8 +8,12 @@
 //! operations in the same order (Rust never fuses a multiply and an add on
 //! its own), so the scores are bit-identical at every level, and to the
 //! component's; the tests hold them to that.
+//!
+//! Also here: the size of this CPU's last-level cache, which decides how far
+//! ahead the native kernels prefetch (`Index`'s `PREFETCH_*`).
 
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
 
 /// An instruction set the scoring loop is compiled for, narrowest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -93,9 +97,61 @@ pub fn set_level(wanted: Level) -> Level {
     chosen
 }
 
+/// Assumed where the size cannot be read (not Linux, no sysfs): a common
+/// server L3.
+const DEFAULT_LAST_LEVEL_CACHE: usize = 32 << 20;
+
+/// Bytes of the largest CPU cache: what sysfs says for CPU 0's highest-level
+/// cache on Linux, else `DEFAULT_LAST_LEVEL_CACHE`. Read once.
+pub fn last_level_cache() -> usize {
+    static BYTES: OnceLock<usize> = OnceLock::new();
+    *BYTES.get_or_init(|| read_last_level_cache().unwrap_or(DEFAULT_LAST_LEVEL_CACHE))
+}
+
+/// The `size` of the `index*` entry with the highest `level` under
+/// `/sys/devices/system/cpu/cpu0/cache` ("491520K", "32M").
+fn read_last_level_cache() -> Option<usize> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let dir = std::fs::read_dir("/sys/devices/system/cpu/cpu0/cache").ok()?;
+    let read = |path: std::path::PathBuf| std::fs::read_to_string(path).ok();
+    dir.flatten()
+        .filter_map(|entry| {
+            let level: u32 = read(entry.path().join("level"))?.trim().parse().ok()?;
+            let size = parse_cache_size(&read(entry.path().join("size"))?)?;
+            Some((level, size))
+        })
+        .max()
+        .map(|(_, size)| size)
+}
+
+/// "491520K", "32M" or a plain byte count, as sysfs writes a cache's size.
+fn parse_cache_size(text: &str) -> Option<usize> {
+    let text = text.trim();
+    let (digits, unit) = match text.as_bytes().last()? {
+        b'K' => (&text[..text.len() - 1], 1 << 10),
+        b'M' => (&text[..text.len() - 1], 1 << 20),
+        b'G' => (&text[..text.len() - 1], 1 << 30),
+        _ => (text, 1),
+    };
+    digits.parse::<usize>().ok()?.checked_mul(unit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_sizes_as_sysfs_writes_them() {
+        assert_eq!(parse_cache_size("491520K\n"), Some(480 << 20));
+        assert_eq!(parse_cache_size("32M"), Some(32 << 20));
+        assert_eq!(parse_cache_size("4096"), Some(4096));
+        assert_eq!(parse_cache_size("K"), None);
+        assert_eq!(parse_cache_size("lots"), None);
+        assert_eq!(parse_cache_size("99999999999999999999G"), None);
+        assert!(last_level_cache() > 0);
+    }
 
     #[test]
     fn levels_are_clamped_to_what_runs() {
