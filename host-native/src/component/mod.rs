@@ -22,6 +22,8 @@
 
 mod delta;
 mod json;
+#[cfg(target_os = "linux")]
+mod memory;
 mod signals;
 mod vector;
 
@@ -100,6 +102,14 @@ fn engine_config() -> Config {
     c.cranelift_opt_level(OptLevel::Speed);
     c.signals_based_traps(signals::ENABLED);
     c.parallel_compilation(true);
+    // Linear memory on transparent huge pages where the kernel has them.
+    // Its data segments are then copied in at instantiation: wasmtime maps
+    // them copy-on-write only into memory it mapped itself.
+    #[cfg(target_os = "linux")]
+    {
+        c.with_host_memory(Arc::new(memory::HugePageMemory));
+        c.memory_init_cow(false);
+    }
     c
 }
 
