@@ -91,6 +91,7 @@ impl<T: Copy> Segments<T> {
                         std::mem::size_of::<T>()
                     ))
                 })?;
+                advise_huge_pages(part);
             }
             s += 1;
         }
@@ -124,6 +125,30 @@ impl<T: Copy> Segments<T> {
         self.len = len;
     }
 }
+
+/// Asks Linux to back the whole 2 MiB pages within `v`'s allocation with
+/// transparent huge pages. A scan reads every row, and on 4 KiB pages the
+/// hardware prefetchers stop at each page's end and the TLB misses at each
+/// new one: natively, one query over 1M x 384 f32 on two threads took 60
+/// ms on 4 KiB pages and 53 on huge ones (numpy asks the same for its
+/// arrays). The advice only sets a flag on the mapping (it moves no data,
+/// and a kernel without huge pages refuses it, harmlessly). In wasm the
+/// host maps linear memory, and asks there.
+#[cfg(target_os = "linux")]
+fn advise_huge_pages<T>(v: &Vec<T>) {
+    const HUGE: usize = 2 << 20;
+    let start = v.as_ptr() as usize;
+    let end = start + v.capacity() * std::mem::size_of::<T>();
+    let (from, to) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
+    if from < to {
+        // SAFETY: the range lies within `v`'s allocation, which this
+        // segment owns; MADV_HUGEPAGE changes no byte of it.
+        unsafe { libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_HUGEPAGE) };
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages<T>(_: &Vec<T>) {}
 
 #[cfg(test)]
 mod tests {
