@@ -29,10 +29,13 @@ const BATCH_QUERIES: usize = 4;
 /// natively one: four queries times two rows of 16 lanes is 16 accumulator
 /// registers, all AVX2 has, and spilling them cost half the speed
 /// (measured: 0.50 s -> 0.22 s for 64 queries x 100k x 384). One query:
-/// two natively (`blocks` has the numbers); one in wasm, whose loop keeps
-/// its accumulators in memory (`kernels::simd128`).
+/// two natively (`blocks` has the numbers); three in wasm, whose loads have
+/// no prefetch ahead of them. One query over 100k x 384 on two threads, the
+/// Rust host, side by side: one stream 8.0-10.4 ms, two 6.6-7.3, three
+/// 5.1-6.1, four 6.9-7.5 (three rows' twelve accumulators, a query value
+/// and a row value fill Cranelift's sixteen vector registers; four spill).
 const BATCH_ROWS: usize = if cfg!(target_arch = "wasm32") { 2 } else { 1 };
-const SINGLE_ROWS: usize = if cfg!(target_arch = "wasm32") { 4 } else { 2 };
+const SINGLE_ROWS: usize = if cfg!(target_arch = "wasm32") { 3 } else { 2 };
 /// How far ahead of the row being scored rows are prefetched
 /// (`Kernel::prefetch`), by where they come from: an index larger than the
 /// last-level cache ([`super::simd::last_level_cache`]) streams from

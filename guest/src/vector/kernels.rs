@@ -415,8 +415,8 @@ mod simd128 {
                 // its use. LLVM emits wasm in about this order and Cranelift
                 // keeps it, so loading whole steps first (as `step`'s
                 // arguments) had most loaded values spilled to the stack and
-                // read back: one query over 100k x 384 on two threads, three
-                // streams, 6.6-6.8 -> 6.0-6.5 ms. A batch, whose rows are in
+                // read back: one query over 100k x 384 on two threads, two
+                // streams, 7.2-7.7 -> 6.6-6.7 ms. A batch, whose rows are in
                 // cache and whose query values serve every row, was 10%
                 // slower this way.
                 #[allow(clippy::needless_range_loop)] // j also places the loads
