@@ -509,11 +509,14 @@ impl Index {
 /// R equal runs read side by side (then the few left over one at a time).
 /// Each stream is sequential, so the hardware prefetchers follow every one
 /// of them, and R of them keep more reads in flight than one stream of
-/// adjacent rows does (measured natively, one query on two threads, a
-/// second stream: 1M x 384 f32 on huge pages 53 -> 49.5 ms, 100k in L3 3.2
-/// -> 2.9 ms). Every row's score is its own sum, in the same order, so the
-/// streams do not change a bit of it; the top k does not depend on the
-/// order rows arrive in.
+/// adjacent rows does. One query on two threads, a second stream, measured
+/// in a C model of this loop (AVX-512, prefetch as here): 1M x 384 f32 on
+/// huge pages 53 -> 49.5 ms, 100k (in L3) 3.2 -> 2.9 ms; a third or fourth
+/// gained nothing more. In the index, two streams and huge pages together
+/// took 1M from 59-62 to 55-57 ms (`vector_bench.py --native-only --rows
+/// 1000000`), huge pages alone 63.5 -> 60.4. Every row's score is its own
+/// sum, in the same order, so the streams do not change a bit of it; the
+/// top k does not depend on the order rows arrive in.
 ///
 /// # Safety
 /// The CPU runs the kernel `K`'s instructions.
