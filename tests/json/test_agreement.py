@@ -69,7 +69,7 @@ _literal = st.from_regex(r"-?(0|[1-9][0-9]{0,24})(\.[0-9]{1,22})?([eE][+-]?[0-9]
 
 
 @settings(max_examples=300, deadline=None)
-@given(_literal, st.sampled_from(["[{}]", '{{"k": {}}}', '[1, "12345678901234567890 {}", {}]', "{}", "[{}.]", "[{}-1]"]))
+@given(_literal, st.sampled_from(["[{}]", '{{"k": {}}}', '[1, "12345678901234567890 {}", {}]', "{}", "[{}.]", "[{}e]", "[{}-1]"]))
 def test_generated_numbers_agree(literal: str, shape: str) -> None:
     """Numbers of up to 25 integer and 22 fraction digits (the component
     scans digits 16 at a time), inside containers, as the whole text (its
@@ -77,6 +77,23 @@ def test_generated_numbers_agree(literal: str, shape: str) -> None:
     take: the same value or error on every backend."""
     text = shape.format(literal, literal) if shape.count("{}") == 2 else shape.format(literal)
     agree(lambda p: lambda: p.parse_large_document(text).to_python())
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[100000000000000000000.]", "line 1 column 24: invalid number: no digit after '.'"),
+        ("[-100000000000000000000e]", "line 1 column 25: invalid number: no digit in the exponent"),
+        ("[18446744073709551616E+]", "line 1 column 24: invalid number: no digit in the exponent"),
+        ("[1e400.]", "line 1 column 2: number out of range"),
+    ],
+)
+def test_a_bad_fraction_comes_before_the_size(text: str, message: str) -> None:
+    """An integer too large to hold, whose fraction or exponent has no
+    digit, is a malformed number where the component scans it, before its
+    size is weighed (the generated test above found the fallback reporting
+    the size); a whole number that is too large is reported first."""
+    assert agree(lambda p: lambda: p.parse_large_document(text).to_python())[2] == message
 
 
 _WHITESPACE = " \n\t\r"

@@ -83,6 +83,12 @@ def _number_error(text: str, literal: str) -> JsonError:
     number = r"(?<![\w.+\-])" + re.escape(literal) + r"(?![0-9])"
     for m in re.finditer(f"{_STRING}|{number}", text):
         if m.group()[0] != '"':
+            if literal.lstrip("-").isdigit() and text[m.end() : m.end() + 1] in (".", "e", "E"):
+                # An integer's fraction or exponent without a digit: the
+                # component meets that before it weighs the number's size,
+                # where the standard parser's integer pattern stops short of
+                # it and hands over the integer first.
+                return _syntax_error(text, *_component_wording(text, "Extra data", m.end()))
             return _syntax_error(text, "number out of range", m.start())
     return JsonError("number out of range", "syntax")
 
