@@ -131,9 +131,18 @@ impl<T: Copy> Segments<T> {
 /// hardware prefetchers stop at each page's end and the TLB misses at each
 /// new one: natively, one query over 1M x 384 f32 on two threads, median
 /// of 30, 63.3-63.6 ms on 4 KiB pages (THP `never`), 60.4 on huge ones,
-/// alternated (numpy asks the same for its arrays). The advice only sets a flag on the mapping (it moves no data,
-/// and a kernel without huge pages refuses it, harmlessly). In wasm the
-/// host maps linear memory, and asks there.
+/// alternated (numpy asks the same for its arrays). The advice only sets a
+/// flag on the mapping (it moves no data, and a kernel without huge pages
+/// refuses it, harmlessly). In wasm the host maps linear memory, and asks
+/// there.
+///
+/// The price is the first touch. On the VM these numbers come from, adding
+/// 1M such vectors in a fresh process (`benches/vector_memory.py`,
+/// generation included) took 8.6-8.8 s on huge pages against 5.4 on 4 KiB
+/// ones, with no compaction stall in `/proc/vmstat`: the time is the kernel
+/// zeroing fresh 2 MiB pages (`clear_page_erms`), most likely slow because
+/// the hypervisor backs them as they are first touched. Adding 100k in the
+/// benchmark did not change (0.54 us a vector).
 #[cfg(target_os = "linux")]
 fn advise_huge_pages<T>(v: &Vec<T>) {
     const HUGE: usize = 2 << 20;
