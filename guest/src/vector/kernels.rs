@@ -391,17 +391,21 @@ mod simd128 {
         let dim = queries[0].len();
         assert!(queries.iter().all(|q| q.len() == dim) && rows.iter().all(|r| r.len() == dim));
         let mut acc = [[[f32x4_splat(0.0); 4]; R]; Q];
+        // An accumulator plus one term: a product, or a squared difference.
+        let add_term = |a: v128, x: v128, y: v128| {
+            let t = if L2 {
+                let d = f32x4_sub(x, y);
+                f32x4_mul(d, d)
+            } else {
+                f32x4_mul(x, y)
+            };
+            f32x4_add(a, t)
+        };
         let step = |acc: &mut [[[v128; 4]; R]; Q], x: [[v128; 4]; Q], y: [[v128; 4]; R]| {
             for q in 0..Q {
                 for r in 0..R {
                     for j in 0..4 {
-                        let t = if L2 {
-                            let d = f32x4_sub(x[q][j], y[r][j]);
-                            f32x4_mul(d, d)
-                        } else {
-                            f32x4_mul(x[q][j], y[r][j])
-                        };
-                        acc[q][r][j] = f32x4_add(acc[q][r][j], t);
+                        acc[q][r][j] = add_term(acc[q][r][j], x[q][j], y[r][j]);
                     }
                 }
             }
@@ -429,13 +433,7 @@ mod simd128 {
                         // SAFETY: as for `x`.
                         let y =
                             unsafe { v128_load(rows[r].as_ptr().add(at + 4 * j) as *const v128) };
-                        let t = if L2 {
-                            let d = f32x4_sub(x, y);
-                            f32x4_mul(d, d)
-                        } else {
-                            f32x4_mul(x, y)
-                        };
-                        acc[0][r][j] = f32x4_add(acc[0][r][j], t);
+                        acc[0][r][j] = add_term(acc[0][r][j], x, y);
                     }
                 }
             } else {
