@@ -34,6 +34,20 @@ const BATCH_QUERIES: usize = 4;
 /// Rust host, side by side: one stream 8.0-10.4 ms, two 6.6-7.3, three
 /// 5.1-6.1, four 6.9-7.5 (three rows' twelve accumulators, a query value
 /// and a row value fill Cranelift's sixteen vector registers; four spill).
+///
+/// What bounds one query in wasm is how many reads are in flight: 16-byte
+/// loads and no prefetch instruction. A shard alone (50k x 384, in L3)
+/// takes 3.5-3.8 ms, natively 3.0-3.1; two shards on two threads 5.1-6.4,
+/// natively (prefetching) 3.3-3.6 for the same 100k. A C model of this
+/// loop on two threads (contiguous halves, huge pages, 128-bit FMA, no
+/// spills) took 4.8-5.4 ms with no prefetch, 3.4-3.6 with a 4 KiB prefetch,
+/// and 3.6-3.7 with 512-bit loads and no prefetch; numpy 4.9-5.6 in the
+/// same minutes. Tried in wasm, side by side: touching rows ahead with a
+/// one-byte load per cache line (a stand-in for the prefetch), 6.1 ->
+/// 8.7-9.0 ms (each is a demand miss holding a line-fill buffer); one per
+/// 4 KiB page, no change; more streams (six or nine, in groups of three
+/// rows), 6.6-7.1 against 6.2-7.0; fewer instructions (fused
+/// multiply-adds, no spills: `simd128::block` has the numbers), no change.
 const BATCH_ROWS: usize = if cfg!(target_arch = "wasm32") { 2 } else { 1 };
 const SINGLE_ROWS: usize = if cfg!(target_arch = "wasm32") { 3 } else { 2 };
 /// How far ahead of the row being scored rows are prefetched

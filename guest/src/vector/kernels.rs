@@ -416,13 +416,22 @@ mod simd128 {
             debug_assert!(at + 16 <= whole);
             if Q == 1 {
                 // One query: `step`'s sums with each v128 loaded just before
-                // its use. LLVM emits wasm in about this order and Cranelift
-                // keeps it, so loading whole steps first (as `step`'s
-                // arguments) had most loaded values spilled to the stack and
-                // read back: one query over 100k x 384 on two threads, two
-                // streams, 7.2-7.7 -> 6.6-6.7 ms. A batch, whose rows are in
+                // its use, the order LLVM then emits (loading whole steps
+                // first, as `step`'s arguments, measured 7.2-7.7 -> 6.6-6.7 ms
+                // for one query over 100k x 384 on two threads, two streams).
+                // Cranelift does not keep it: its egraph pass places each
+                // pure instruction (every multiply and add) just before its
+                // first side-effecting use, and a load (which may trap) is
+                // one, so an iteration's loads run first and are spilled
+                // until the arithmetic at the loop's back edge (`perf
+                // annotate`). A volatile store of each accumulator after its
+                // update pins the arithmetic in place (no spill left):
+                // measured the same speed, 5.6-6.1 ms against 5.5-6.0, with
+                // `f32x4.relaxed_madd` as well 6.2-6.8 against 6.3-6.9: the
+                // single query waits on memory, not on these instructions
+                // (`SINGLE_ROWS` in index.rs). A batch, whose rows are in
                 // cache and whose query values serve every row, was 10%
-                // slower this way.
+                // slower with per-use loads.
                 #[allow(clippy::needless_range_loop)] // j also places the loads
                 for j in 0..4 {
                     // SAFETY: every slice holds `dim` f32 (asserted), and
