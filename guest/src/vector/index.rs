@@ -25,7 +25,7 @@ const BLOCK_BYTES: usize = 128 << 10;
 /// Queries of a batch scored together against each row chunk, and rows per step.
 const BATCH_QUERIES: usize = 4;
 /// Rows a step (`blocks`: one from each of as many streams). A batch: two
-/// in wasm (simd128, 16 registers of the host's, all reads bounds-checked);
+/// in wasm (simd128: the sixteen vector registers Cranelift uses);
 /// natively one: four queries times two rows of 16 lanes is 16 accumulator
 /// registers, all AVX2 has, and spilling them cost half the speed
 /// (measured: 0.50 s -> 0.22 s for 64 queries x 100k x 384). One query:
@@ -466,8 +466,8 @@ impl Index {
             (metric, _) => {
                 let emit =
                     &mut |qi: usize, r: usize, raw: f32| f(qi, r, self.finish(raw * scale(r)));
-                // One query: four rows at a time, so that four sums are in
-                // flight. Several: each row chunk serves the group of queries.
+                // One query: `SINGLE_ROWS` rows a step, from as many streams.
+                // Several: each row chunk serves the group of queries.
                 let term = if metric == Metric::L2 {
                     Term::SquaredDifference
                 } else {
