@@ -96,8 +96,11 @@ run: setup ## set up, then a short tour: a document history encoded and decoded,
 
 test: setup lint cargo-test pytest test-wheel ## set up, then lint, cargo test, pytest on every backend, and the wheel's tests
 
+# The dev profile, not --release: with debug assertions and overflow checks
+# on, and built in 1m15s where the release profile's LTO and one codegen unit
+# took 4m50s from scratch on 2 cores (the tests themselves: 8 s against 1).
 cargo-test: ## the guest's logic natively (unit, property and integration tests) and the C codecs' wrappers
-	cargo test -p oms-accel-guest -p oms-accel-codecs --release
+	cargo test -p oms-accel-guest -p oms-accel-codecs
 
 pytest: ## the Python suite, on every backend and host that loads
 	$(PY) -m pytest tests
