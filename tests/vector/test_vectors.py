@@ -135,6 +135,33 @@ def test_compact_storage_stays_close(backend: str, dtype: str, metric: str) -> N
         assert abs(float(scores[0]) - ref_scores[0]) <= tol
 
 
+def compact_values(dtype: str) -> np.ndarray:
+    """Rows of 16 holding every value `dtype` stores: each finite half, or
+    each of -127..127 with 127 in every row's last lane (so that each row's
+    i8 scale is exactly 1)."""
+    if dtype == "f16":
+        halves = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+        return halves[np.isfinite(halves)].astype(np.float32).reshape(-1, 16)
+    values = np.arange(-127, 128, dtype=np.float32).reshape(-1, 15)
+    return np.hstack([values, np.full((len(values), 1), 127, dtype=np.float32)])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", ["f16", "i8"])
+def test_every_stored_value_is_read_exactly(backend: str, dtype: str) -> None:
+    """A one-hot query's dot product with a row is that row's lane, exactly:
+    every half (subnormals, both zeros, the largest) and every byte is
+    converted back to the f32 it came from (natively by the CPU's
+    conversions, in wasm four lanes at a time by hand)."""
+    rows = compact_values(dtype)
+    index = make(backend, 16, "dot", dtype)
+    index.add(rows)
+    for lane in range(16):
+        ids, scores = index.search(np.eye(16, dtype=np.float32)[lane], len(rows))
+        got = np.asarray(scores, dtype=np.float32)[np.argsort(np.asarray(ids))]
+        assert np.array_equal(got, rows[:, lane]), (lane, np.flatnonzero(got != rows[:, lane])[:5])
+
+
 @pytest.mark.parametrize("dtype", ["f32", "f16", "i8"])
 @pytest.mark.parametrize("metric", METRICS)
 def test_files_load_on_every_backend(tmp_path: Path, dtype: str, metric: str) -> None:
