@@ -150,9 +150,11 @@ def compact_values(dtype: str) -> np.ndarray:
 @pytest.mark.parametrize("dtype", ["f16", "i8"])
 def test_every_stored_value_is_read_exactly(backend: str, dtype: str) -> None:
     """A one-hot query's dot product with a row is that row's lane, exactly:
-    every half (subnormals, both zeros, the largest) and every byte is
+    every half (subnormals and the largest included) and every byte is
     converted back to the f32 it came from (natively by the CPU's
-    conversions, in wasm four lanes at a time by hand)."""
+    conversions, in wasm four lanes at a time by hand). Zeros compare equal
+    whatever their sign: it does not survive the sum with the other lanes'
+    zero products."""
     rows = compact_values(dtype)
     index = make(backend, 16, "dot", dtype)
     index.add(rows)
