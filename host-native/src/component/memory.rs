@@ -115,7 +115,39 @@ impl Mapping {
             mapped,
         })
     }
+
+    /// After growing from `from` to `to` bytes: the huge page that held the
+    /// old end, now accessible whole, is asked to become one huge page.
+    ///
+    /// While the end of the accessible part lay inside it, the kernel could
+    /// only back its accessible part with 4 KiB pages (a huge page must lie
+    /// in one mapping of one protection), and the memory keeps them after
+    /// the growth. An index grows its memory a segment of rows at a time,
+    /// so every 16 MiB of rows began with 2 MiB on small pages: 10 of the
+    /// 75 MiB of rows of a 50k x 384 shard (`/proc/self/pagemap`). Measured
+    /// with the collapse, side by side in one process: one query over 100k
+    /// x 384 on two threads 3-6% faster. The copy (at most 2 MiB) is paid
+    /// once per growth. A hint like the advice: a kernel before 6.1 has no
+    /// `MADV_COLLAPSE`, and one without a free huge page refuses it.
+    fn collapse_boundary(&self, from: usize, to: usize) {
+        let start = from - from % HUGE_PAGE;
+        if start == from || start + HUGE_PAGE > to {
+            return; // the old end was aligned, or its huge page is still partly inaccessible
+        }
+        // SAFETY: [start, start + HUGE_PAGE) lies within the accessible part
+        // (start + HUGE_PAGE <= to); the advice does not change its contents.
+        unsafe {
+            libc::madvise(
+                self.base.as_ptr().add(start).cast(),
+                HUGE_PAGE,
+                MADV_COLLAPSE,
+            )
+        };
+    }
 }
+
+/// `libc::MADV_COLLAPSE`, which the libc crate defines for glibc targets only.
+const MADV_COLLAPSE: libc::c_int = 25;
 
 // SAFETY: `as_ptr` never moves, `byte_capacity` bytes can become
 // accessible from it, and exactly `byte_size` are (`grow_to`).
@@ -150,6 +182,7 @@ unsafe impl LinearMemory for Mapping {
             if done != 0 {
                 return Err(io::Error::last_os_error().into());
             }
+            self.collapse_boundary(from, to);
         }
         self.size = self.size.max(new_size);
         Ok(())
@@ -201,5 +234,28 @@ mod tests {
         bytes[(10 << 20) - 1] = 7;
         assert!(m.grow_to((64 << 20) + 1).is_err());
         assert_eq!(m.byte_size(), 10 << 20);
+    }
+
+    #[test]
+    fn a_growth_past_a_part_used_huge_page_keeps_its_bytes() {
+        // The old end in the middle of a huge page, its bytes written, then
+        // a growth that makes that huge page whole: `collapse_boundary`
+        // asks the kernel to copy it into one huge page.
+        let mut m = Mapping::reserve(64 << 20, 32 << 20).unwrap();
+        let old_end = HUGE_PAGE + (HUGE_PAGE / 2) + 4096;
+        m.grow_to(old_end).unwrap();
+        // SAFETY: `old_end` bytes are accessible.
+        let before = unsafe { std::slice::from_raw_parts_mut(m.as_ptr(), old_end) };
+        for (i, b) in before.iter_mut().enumerate() {
+            *b = (i % 251) as u8;
+        }
+        m.grow_to(3 * HUGE_PAGE).unwrap();
+        // SAFETY: 3 huge pages' worth of bytes are accessible now.
+        let after = unsafe { std::slice::from_raw_parts(m.as_ptr(), 3 * HUGE_PAGE) };
+        assert!(after[..old_end]
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == (i % 251) as u8));
+        assert!(after[old_end..].iter().all(|&b| b == 0));
     }
 }
