@@ -148,20 +148,26 @@ def compact_values(dtype: str) -> np.ndarray:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("dtype", ["f16", "i8"])
-def test_every_stored_value_is_read_exactly(backend: str, dtype: str) -> None:
-    """A one-hot query's dot product with a row is that row's lane, exactly:
-    every half (subnormals and the largest included) and every byte is
-    converted back to the f32 it came from (natively by the CPU's
-    conversions, in wasm four lanes at a time by hand). Zeros compare equal
-    whatever their sign: it does not survive the sum with the other lanes'
-    zero products."""
+# In wasm, a query against halves is multiplied by 2^112 before the scan
+# unless a value would then overflow (2^16 and more): 2^15 is the largest
+# power of two it takes, 2^17 goes the other way, and 2^-140 (a subnormal
+# f32) makes products that underflow.
+@pytest.mark.parametrize("size", [1.0, 2.0**15, 2.0**17, 2.0**-140])
+def test_every_stored_value_is_read_exactly(backend: str, dtype: str, size: float) -> None:
+    """A one-hot query's dot product with a row is that row's lane times
+    the query's value, exactly: every half (subnormals and the largest
+    included) and every byte is converted back to the f32 it came from
+    (natively by the CPU's conversions, in wasm four lanes at a time by
+    hand), and the product rounded once. Zeros compare equal whatever their
+    sign: it does not survive the sum with the other lanes' zero products."""
     rows = compact_values(dtype)
     index = make(backend, 16, "dot", dtype)
     index.add(rows)
     for lane in range(16):
-        ids, scores = index.search(np.eye(16, dtype=np.float32)[lane], len(rows))
+        ids, scores = index.search(np.eye(16, dtype=np.float32)[lane] * np.float32(size), len(rows))
         got = np.asarray(scores, dtype=np.float32)[np.argsort(np.asarray(ids))]
-        assert np.array_equal(got, rows[:, lane]), (lane, np.flatnonzero(got != rows[:, lane])[:5])
+        want = rows[:, lane] * np.float32(size)
+        assert np.array_equal(got, want), (lane, np.flatnonzero(got != want)[:5])
 
 
 @pytest.mark.parametrize("dtype", ["f32", "f16", "i8"])
