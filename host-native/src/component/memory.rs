@@ -126,13 +126,17 @@ impl Mapping {
     /// so every 16 MiB of rows began with 2 MiB on small pages: 10 of the
     /// 75 MiB of rows of a 50k x 384 shard (`/proc/self/pagemap`). Measured
     /// with the collapse, side by side in one process: one query over 100k
-    /// x 384 on two threads 3-6% faster. The copy (at most 2 MiB) is paid
-    /// once per growth. A hint like the advice: a kernel before 6.1 has no
-    /// `MADV_COLLAPSE`, and one without a free huge page refuses it.
+    /// x 384 on two threads 3-6% faster. A collapse took 0.5-6 ms here
+    /// (`strace -T`: the kernel finds a huge page, compacting if it must,
+    /// and copies), once per growth past such a page; so a memory smaller
+    /// than `COLLAPSE_FROM` is left as it is: the first 8 MiB delta encode
+    /// of a process paid five of them, 23 ms of its 114. A hint like the
+    /// advice: a kernel before 6.1 has no `MADV_COLLAPSE`, and one without
+    /// a free huge page refuses it.
     fn collapse_boundary(&self, from: usize, to: usize) {
         let start = from - from % HUGE_PAGE;
-        if start == from || start + HUGE_PAGE > to {
-            return; // the old end was aligned, or its huge page is still partly inaccessible
+        if start == from || start + HUGE_PAGE > to || to < COLLAPSE_FROM {
+            return; // the old end was aligned, its huge page is still partly inaccessible, or the memory is small
         }
         // SAFETY: [start, start + HUGE_PAGE) lies within the accessible part
         // (start + HUGE_PAGE <= to); the advice does not change its contents.
@@ -145,6 +149,11 @@ impl Mapping {
         };
     }
 }
+
+/// The size from which a growth collapses the huge page at the old end
+/// (`Mapping::collapse_boundary`): the rows of a vector shard beyond it,
+/// in the memory of a typical document or delta call few 4 KiB pages.
+const COLLAPSE_FROM: usize = 64 << 20;
 
 /// `libc::MADV_COLLAPSE`, which the libc crate defines for glibc targets only.
 const MADV_COLLAPSE: libc::c_int = 25;
@@ -241,17 +250,18 @@ mod tests {
         // The old end in the middle of a huge page, its bytes written, then
         // a growth that makes that huge page whole: `collapse_boundary`
         // asks the kernel to copy it into one huge page.
-        let mut m = Mapping::reserve(64 << 20, 32 << 20).unwrap();
-        let old_end = HUGE_PAGE + (HUGE_PAGE / 2) + 4096;
+        let mut m = Mapping::reserve(128 << 20, 32 << 20).unwrap();
+        let old_end = COLLAPSE_FROM + HUGE_PAGE / 2 + 4096;
+        let new_end = COLLAPSE_FROM + 3 * HUGE_PAGE;
         m.grow_to(old_end).unwrap();
         // SAFETY: `old_end` bytes are accessible.
         let before = unsafe { std::slice::from_raw_parts_mut(m.as_ptr(), old_end) };
         for (i, b) in before.iter_mut().enumerate() {
             *b = (i % 251) as u8;
         }
-        m.grow_to(3 * HUGE_PAGE).unwrap();
-        // SAFETY: 3 huge pages' worth of bytes are accessible now.
-        let after = unsafe { std::slice::from_raw_parts(m.as_ptr(), 3 * HUGE_PAGE) };
+        m.grow_to(new_end).unwrap();
+        // SAFETY: `new_end` bytes are accessible now.
+        let after = unsafe { std::slice::from_raw_parts(m.as_ptr(), new_end) };
         assert!(after[..old_end]
             .iter()
             .enumerate()
