@@ -48,6 +48,15 @@ const BATCH_QUERIES: usize = 4;
 /// 4 KiB page, no change; more streams (six or nine, in groups of three
 /// rows), 6.6-7.1 against 6.2-7.0; fewer instructions (fused
 /// multiply-adds, no spills: `simd128::block` has the numbers), no change.
+/// Later, one shard on one thread against a C model of this loop (three
+/// far-apart streams, 128-bit loads, huge pages): the same time while the
+/// rows are at most 30 MB (5k rows 0.33 ms against 0.32, 20k 1.28 against
+/// 1.29), 12-24% slower beyond (50k 3.7 against 3.1, 100k 11.3-11.8
+/// against 9.7-9.9), and as slow with one load per cache line instead of
+/// four (so not the instructions); the C model with spill stores and
+/// reloads of every value as Cranelift makes them ran no slower. Waking
+/// the second shard's thread from Rust instead of a Python pool, or running
+/// a shard on the calling thread, changed nothing measurable.
 const BATCH_ROWS: usize = if cfg!(target_arch = "wasm32") { 2 } else { 1 };
 const SINGLE_ROWS: usize = if cfg!(target_arch = "wasm32") { 3 } else { 2 };
 /// How far ahead of the row being scored rows are prefetched
