@@ -487,17 +487,14 @@ impl Index {
                 // once, rather than every half read (`Term::ScaledProduct`),
                 // unless a value of it would overflow (|x| >= 2^16, dot only).
                 #[cfg(target_arch = "wasm32")]
-                if Q == 1 && term == Term::Product && T::QUERY_SCALE != 1.0 {
-                    if let Some(scaled) = prescale(qs[0], T::QUERY_SCALE) {
-                        let qs = [&scaled[..]; Q];
-                        let term = Term::ScaledProduct;
-                        // SAFETY: passed on from the caller.
-                        unsafe {
-                            blocks::<T, Q, SINGLE_ROWS, K>(row, qs, start, end, ahead, term, emit)
-                        };
-                        return;
-                    }
-                }
+                let scaled = (Q == 1 && term == Term::Product && T::QUERY_SCALE != 1.0)
+                    .then(|| prescale(qs[0], T::QUERY_SCALE))
+                    .flatten();
+                #[cfg(target_arch = "wasm32")]
+                let (qs, term) = match &scaled {
+                    Some(scaled) => ([&scaled[..]; Q], Term::ScaledProduct),
+                    None => (qs, term),
+                };
                 // SAFETY: passed on from the caller.
                 unsafe {
                     if Q == 1 {

@@ -151,8 +151,9 @@ impl Mapping {
 }
 
 /// The size from which a growth collapses the huge page at the old end
-/// (`Mapping::collapse_boundary`): the rows of a vector shard beyond it,
-/// in the memory of a typical document or delta call few 4 KiB pages.
+/// (`Mapping::collapse_boundary`). A vector shard's rows lie beyond it; the
+/// memory of a typical document or delta call stays below, where a few
+/// 4 KiB pages cost little.
 const COLLAPSE_FROM: usize = 64 << 20;
 
 /// `libc::MADV_COLLAPSE`, which the libc crate defines for glibc targets only.
