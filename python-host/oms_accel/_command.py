@@ -67,7 +67,23 @@ def add_common(parser: argparse.ArgumentParser, backends: Sequence[str]) -> None
             default=None,
             help="the wasm backend's host of the component (default: $OMS_ACCEL_WASM_HOST, else the best that loads)",
         )
-    parser.add_argument("--timeout", type=float, default=Limits().timeout_s, metavar="SECONDS", help="time limit per call")
+    parser.add_argument(
+        "--timeout",
+        type=timeout_arg,
+        default=Limits().timeout_s,
+        metavar="SECONDS",
+        help="time limit per call; 'none' for no limit (faster on the Rust host)",
+    )
+
+
+def timeout_arg(text: str) -> float | None:
+    """A --timeout value: seconds, or 'none' (no time limit)."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds or 'none', not {text!r}") from None
 
 
 def input_path(path: str) -> str:

@@ -17,6 +17,7 @@ __all__ = [
     "GPU_MAX_DIM",
     "GPU_MAX_K",
     "WASM_ENGINE_SETTINGS",
+    "WASM_ENGINE_SETTINGS_UNTIMED",
     "ZSTD_VERSION",
     "GpuMatrix",
     "NativeIndex",
@@ -90,28 +91,34 @@ def xdelta3_decode(old: Buffer, delta: Buffer, max_output: int) -> bytes:
 # --- the Rust host of the component ---
 
 WASM_ENGINE_SETTINGS: str
+WASM_ENGINE_SETTINGS_UNTIMED: str
 
 @final
 class WasmRuntime:
     """The Engine, the compiled component and its linker (one per process)."""
 
     @staticmethod
-    def compile(wasm: bytes) -> WasmRuntime:
-        """Compiles the component from `wasm`, the bytes whose sha256 the caller checked."""
+    def compile(wasm: bytes, timed: bool = True) -> WasmRuntime:
+        """Compiles the component from `wasm`, the bytes whose sha256 the caller checked;
+        `timed`: with the epoch checks that time limits need."""
     @staticmethod
-    def load_compiled(path: str) -> WasmRuntime:
+    def load_compiled(path: str, timed: bool = True) -> WasmRuntime:
         """Loads what `serialize` wrote (native code: trusted by the caller)."""
     def serialize(self) -> bytes: ...
+    @property
+    def timed(self) -> bool:
+        """Whether its calls can have a time limit."""
 
 @final
 class WasmInstance:
     """One Store and instance; `preopens` are (host dir, guest path, writable)."""
 
-    def __new__(cls, runtime: WasmRuntime, memory_bytes: int, timeout_s: float, preopens: list[tuple[str, str, bool]]) -> Self: ...
+    def __new__(cls, runtime: WasmRuntime, memory_bytes: int, timeout_s: float | None, preopens: list[tuple[str, str, bool]]) -> Self:
+        """`timeout_s` is None exactly when `runtime` is untimed."""
     @property
-    def timeout_s(self) -> float: ...
+    def timeout_s(self) -> float | None: ...
     @timeout_s.setter
-    def timeout_s(self, seconds: float) -> None: ...
+    def timeout_s(self, seconds: float | None) -> None: ...
     @property
     def memory_bytes(self) -> int: ...
     @property

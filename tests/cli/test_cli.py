@@ -66,6 +66,19 @@ def test_encode_decode_round_trip(files: Path, backend: str) -> None:
     assert (files / "out").read_bytes() == NEW
 
 
+@pytest.mark.parametrize("backend", with_hosts(["wasm"]))
+def test_timeout_none_is_no_time_limit(files: Path, backend: str, capsys: pytest.CaptureFixture[str]) -> None:
+    common = ["--backend", backend, "--timeout"]
+    assert main(["delta", "encode", str(files / "old"), str(files / "new"), "-o", str(files / "d"), *common, "none"]) == 0
+    assert main(["delta", "decode", str(files / "old"), str(files / "d"), "-o", str(files / "out"), *common, "None"]) == 0
+    assert (files / "out").read_bytes() == NEW
+    with pytest.raises(SystemExit) as e:
+        main(["delta", "decode", str(files / "old"), str(files / "d"), "-o", str(files / "x"), *common, "never"])
+    assert e.value.code == 2
+    assert "expected seconds or 'none'" in capsys.readouterr().err
+    assert not (files / "x").exists()
+
+
 @pytest.mark.parametrize(
     ("method", "magic"),
     [("auto", b"\x28\xb5\x2f\xfd"), ("zstd", b"\x28\xb5\x2f\xfd"), ("vcdiff", b"\xd6\xc3\xc4"), ("xdelta3", b"\xd6\xc3\xc4")],

@@ -32,3 +32,17 @@ def test_a_python_decode_stops_at_the_time_limit_between_windows() -> None:
         DeltaEncoder("python", limits=HURRIED).decode(old, delta)
     # The same delta, in time, decodes.
     assert DeltaEncoder("python").decode(old, delta) == new
+
+
+def test_no_time_limit_on_the_python_backends() -> None:
+    from oms_accel import JsonProcessor
+
+    unlimited = Limits(timeout_s=None)
+    assert unlimited.timeout_s is None
+    old = document(256 << 10, 9)
+    new = edit(old, 0.02, 10)
+    enc = DeltaEncoder("python", window_size=16 << 10, limits=unlimited)
+    assert enc.decode(old, enc.encode(old, new)) == new
+    proc = JsonProcessor("python", limits=unlimited)
+    [violation] = proc.validate_schema({"a": 1}, {"properties": {"a": {"type": "string"}}})
+    assert violation.instance_path == "/a"

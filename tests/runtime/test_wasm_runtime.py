@@ -100,6 +100,43 @@ def test_time_limit_interrupts_and_the_next_call_works(host: str) -> None:
     assert enc.decode(OLD, enc.encode(OLD, NEW)) == NEW
 
 
+def test_no_time_limit_lets_a_long_call_finish(host: str) -> None:
+    # The encode that a 1 ms limit stops (above) runs to its end without one,
+    # and gives the bytes the timed code gives.
+    noise = os.urandom(8 << 20)
+    old, new = noise[: 4 << 20], noise[4 << 20 :]
+    with pytest.raises(LimitError, match="time limit"):
+        wasm(host, limits=Limits(timeout_s=0.001)).encode(old, new)
+    untimed = wasm(host, limits=Limits(timeout_s=None))
+    delta = untimed.encode(old, new)
+    assert delta == wasm(host).encode(old, new)
+    assert untimed.decode(old, delta) == new
+    inst = runtime(host).thread_instance(untimed.limits)
+    assert (inst.timeout_s if host == "rust" else inst.limits.timeout_s) is None
+
+
+def test_untimed_code_serves_only_calls_without_a_limit() -> None:
+    # The Rust host compiles the component a second time without epoch checks
+    # for Limits(timeout_s=None); an instance of each runtime refuses the
+    # other kind of limit, so no call can lose its time limit by mistake.
+    if "rust" not in WASM_HOSTS:
+        pytest.skip("the Rust host does not load here")
+    from oms_accel import AccelArgumentError, _native
+
+    rt = runtime("rust")
+    timed, untimed = rt.runtime_for(Limits()), rt.runtime_for(Limits(timeout_s=None))
+    assert timed.timed and not untimed.timed
+    assert rt.runtime_for(Limits(timeout_s=None)) is untimed  # made once
+    with pytest.raises(AccelArgumentError, match="untimed runtime cannot keep a time limit"):
+        _native.WasmInstance(untimed, 64 << 20, 1.0, [])
+    with pytest.raises(AccelArgumentError, match="needs a time limit"):
+        _native.WasmInstance(timed, 64 << 20, None, [])
+    inst = _native.WasmInstance(untimed, 64 << 20, None, [])
+    with pytest.raises(AccelArgumentError, match="untimed runtime"):
+        inst.timeout_s = 5.0
+    assert _native.wasm_delta_decode(inst, OLD, DeltaEncoder("wasm/rust").encode(OLD, NEW), 1 << 30, True) == NEW
+
+
 def test_a_trap_kills_only_that_instance(host: str) -> None:
     enc = wasm(host)
     enc.encode(b"a", b"b")

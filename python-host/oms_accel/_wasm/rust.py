@@ -33,32 +33,52 @@ NDJSON_BATCH = 512
 
 
 class _Runtime:
-    """The process's WasmRuntime, loaded through the compiled cache."""
+    """The process's WasmRuntime, loaded through the compiled cache; a
+    second one, compiled without epoch checks, for calls without a time
+    limit (``Limits(timeout_s=None)``), made on first use."""
 
     def __init__(self) -> None:
-        wasm, self.wasm_sha256 = comp.verified_component()
-        key = f"rust={_native.__version__};{_native.WASM_ENGINE_SETTINGS}"
-        self.native, self.cache_path = comp.load_cached(
-            "rust",
+        self._wasm, self.wasm_sha256 = comp.verified_component()
+        self.native, self.cache_path = self._load(timed=True)
+        self._untimed: _native.WasmRuntime | None = None
+        self._untimed_lock = threading.Lock()
+        self._local = threading.local()
+
+    def _load(self, timed: bool) -> tuple[_native.WasmRuntime, Any]:
+        settings = _native.WASM_ENGINE_SETTINGS if timed else _native.WASM_ENGINE_SETTINGS_UNTIMED
+        key = f"rust={_native.__version__};{settings}"
+        return comp.load_cached(
+            "rust" if timed else "rust, no time limit",
             comp.cache_file(self.wasm_sha256, key),
-            _native.WasmRuntime.load_compiled,
-            lambda: _native.WasmRuntime.compile(wasm),
+            lambda path: _native.WasmRuntime.load_compiled(path, timed),
+            lambda: _native.WasmRuntime.compile(self._wasm, timed),
             lambda rt: rt.serialize(),
             (AccelError,),
         )
-        self._local = threading.local()
+
+    def runtime_for(self, limits: Limits) -> _native.WasmRuntime:
+        """The runtime whose code keeps `limits`' time limit, or has none."""
+        if limits.timeout_s is not None:
+            return self.native
+        with self._untimed_lock:
+            if self._untimed is None:
+                self._untimed = self._load(timed=False)[0]
+            return self._untimed
 
     def instance(self, limits: Limits, preopens: Sequence[tuple[str, str, bool]] = ()) -> _native.WasmInstance:
-        return _native.WasmInstance(self.native, limits.memory_bytes, limits.timeout_s, list(preopens))
+        rt = self.runtime_for(limits)
+        return _native.WasmInstance(rt, limits.memory_bytes, limits.timeout_s, list(preopens))
 
     def thread_instance(self, limits: Limits) -> _native.WasmInstance:
-        """This thread's instance for `limits.memory_bytes` (a new one after a trap)."""
-        instances: dict[int, _native.WasmInstance] | None = getattr(self._local, "instances", None)
+        """This thread's instance for `limits.memory_bytes` and whether it has
+        a time limit (a new one after a trap)."""
+        instances: dict[tuple[int, bool], _native.WasmInstance] | None = getattr(self._local, "instances", None)
         if instances is None:
             instances = self._local.instances = {}
-        inst = instances.get(limits.memory_bytes)
+        key = (limits.memory_bytes, limits.timeout_s is not None)
+        inst = instances.get(key)
         if inst is None or not inst.alive:
-            inst = instances[limits.memory_bytes] = self.instance(limits)
+            inst = instances[key] = self.instance(limits)
         if inst.timeout_s != limits.timeout_s:
             inst.timeout_s = limits.timeout_s
         return inst

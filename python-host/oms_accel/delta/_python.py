@@ -3,6 +3,7 @@ limit checked between windows."""
 
 from __future__ import annotations
 
+import math
 import time
 
 from .._files import PathLike, atomic_output
@@ -18,7 +19,8 @@ class Vcdiff:
         self.settings = settings
 
     def _deadline(self) -> float:
-        return time.monotonic() + self.settings.limits.timeout_s
+        timeout = self.settings.limits.timeout_s
+        return math.inf if timeout is None else time.monotonic() + timeout
 
     def encode(self, old: Buffer, new: Buffer) -> bytes:
         s = self.settings

@@ -13,6 +13,7 @@ UTF-8 ``bytes``), or a Python value (dict, list, str, int, float, bool, None).
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -321,7 +322,8 @@ def _make_backend(name: backends.BackendName, host: str | None, limits: Limits, 
         return _wasm.Backend(host, limits, limits.max_input_bytes, max_depth)
     from . import _python
 
-    return _python.Backend(limits.max_input_bytes, max_depth, limits.timeout_s)
+    timeout = math.inf if limits.timeout_s is None else limits.timeout_s
+    return _python.Backend(limits.max_input_bytes, max_depth, timeout)
 
 
 def _record(raw: dict[str, Any]) -> NdjsonRecord:
