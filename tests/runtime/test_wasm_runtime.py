@@ -137,6 +137,20 @@ def test_untimed_code_serves_only_calls_without_a_limit() -> None:
     assert _native.wasm_delta_decode(inst, OLD, DeltaEncoder("wasm/rust").encode(OLD, NEW), 1 << 30, True) == NEW
 
 
+def test_the_untimed_runtime_refuses_a_component_changed_since(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The untimed runtime reads the component again on first use: a file
+    # that no longer matches what the timed runtime runs is refused.
+    if "rust" not in WASM_HOSTS:
+        pytest.skip("the Rust host does not load here")
+    from oms_accel._wasm import rust
+
+    fresh = rust._Runtime()
+    monkeypatch.setattr(comp, "verified_component", lambda: (b"\0asm", "0" * 64))
+    with pytest.raises(AccelError, match="changed on disk") as e:
+        fresh.runtime_for(Limits(timeout_s=None))
+    assert e.value.code == "unavailable"
+
+
 def test_a_trap_kills_only_that_instance(host: str) -> None:
     enc = wasm(host)
     enc.encode(b"a", b"b")

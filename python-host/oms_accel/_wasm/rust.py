@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from .. import _native
@@ -38,20 +39,31 @@ class _Runtime:
     limit (``Limits(timeout_s=None)``), made on first use."""
 
     def __init__(self) -> None:
-        self._wasm, self.wasm_sha256 = comp.verified_component()
+        self.wasm_sha256 = ""
         self.native, self.cache_path = self._load(timed=True)
         self._untimed: _native.WasmRuntime | None = None
         self._untimed_lock = threading.Lock()
         self._local = threading.local()
 
-    def _load(self, timed: bool) -> tuple[_native.WasmRuntime, Any]:
+    def _load(self, timed: bool) -> tuple[_native.WasmRuntime, Path | None]:
+        # The component is read and checked again for the untimed runtime,
+        # rather than its bytes (6.7 MB) kept for the life of the process;
+        # both runtimes must run the same component.
+        wasm, sha256 = comp.verified_component()
+        if self.wasm_sha256 and sha256 != self.wasm_sha256:
+            raise AccelError(
+                f"the component changed on disk since this process loaded it (sha256 {sha256}, not {self.wasm_sha256}): "
+                "start the process again",
+                "unavailable",
+            )
+        self.wasm_sha256 = sha256
         settings = _native.WASM_ENGINE_SETTINGS if timed else _native.WASM_ENGINE_SETTINGS_UNTIMED
         key = f"rust={_native.__version__};{settings}"
         return comp.load_cached(
             "rust" if timed else "rust, no time limit",
-            comp.cache_file(self.wasm_sha256, key),
+            comp.cache_file(sha256, key),
             lambda path: _native.WasmRuntime.load_compiled(path, timed),
-            lambda: _native.WasmRuntime.compile(self._wasm, timed),
+            lambda: _native.WasmRuntime.compile(wasm, timed),
             lambda rt: rt.serialize(),
             (AccelError,),
         )
