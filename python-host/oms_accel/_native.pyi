@@ -98,11 +98,12 @@ class WasmRuntime:
     """The Engine, the compiled component and its linker (one per process)."""
 
     @staticmethod
-    def compile(wasm: bytes, timed: bool = True) -> WasmRuntime:
+    def compile(wasm: bytes, timed: bool = True, perfmap: bool = False) -> WasmRuntime:
         """Compiles the component from `wasm`, the bytes whose sha256 the caller checked;
-        `timed`: with the epoch checks that time limits need."""
+        `timed`: with the epoch checks that time limits need; `perfmap`: writing
+        /tmp/perf-<pid>.map for `perf report`."""
     @staticmethod
-    def load_compiled(path: str, timed: bool = True) -> WasmRuntime:
+    def load_compiled(path: str, timed: bool = True, perfmap: bool = False) -> WasmRuntime:
         """Loads what `serialize` wrote (native code: trusted by the caller)."""
     def serialize(self) -> bytes: ...
     @property

@@ -266,6 +266,38 @@ def test_an_unwritable_cache_is_said_once_per_host_and_shown_by_info(tmp_path: P
     assert info.stderr.count("RuntimeWarning") == len(WASM_HOSTS) and "OMS_ACCEL_CACHE_DIR" in info.stderr
 
 
+def _pid_of_a_call(env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """A fresh process that makes one call on the wasm backend, and where its perf map would be."""
+    code = "import os\nfrom oms_accel import DeltaEncoder\nprint(os.getpid(), flush=True)\nDeltaEncoder('wasm').encode(b'a', b'b')\n"
+    done = subprocess.run([sys.executable, "-c", code], env=env, check=False, capture_output=True, text=True)
+    return done, Path(f"/tmp/perf-{done.stdout.split()[0]}.map")
+
+
+def test_the_perf_map_names_the_guest_functions_when_asked(host: str, tmp_path: Path) -> None:
+    env = dict(os.environ, OMS_ACCEL_CACHE_DIR=str(tmp_path), OMS_ACCEL_WASM_HOST=host)
+    env.pop(comp.ENV_PROFILER, None)
+    done, perfmap = _pid_of_a_call(env)
+    assert done.returncode == 0, done.stderr
+    assert not perfmap.exists()  # none unless asked
+    # Compiled, then loaded from the cache: the map names the guest's functions either way.
+    for _ in range(2):
+        done, perfmap = _pid_of_a_call(dict(env, OMS_ACCEL_WASM_PROFILER="perfmap"))
+        try:
+            assert done.returncode == 0, done.stderr
+            text = perfmap.read_text()
+        finally:
+            perfmap.unlink(missing_ok=True)
+        assert "oms_accel_guest" in text and "vcdiff" in text, text[:500]
+    assert len(list(tmp_path.glob("*.cwasm"))) == 1  # the profiler changes no compiled code
+
+
+def test_an_unknown_profiler_is_refused_by_name(host: str) -> None:
+    env = dict(os.environ, OMS_ACCEL_WASM_HOST=host, OMS_ACCEL_WASM_PROFILER="vtune")
+    done, _ = _pid_of_a_call(env)
+    assert done.returncode == 1
+    assert "OMS_ACCEL_WASM_PROFILER is 'vtune': it takes 'perfmap' or 'none'" in done.stderr, done.stderr
+
+
 def test_each_host_has_its_own_cache_key() -> None:
     # Code compiled by one wasmtime must never be handed to another.
     sha = "0" * 64

@@ -106,8 +106,12 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// `timed`: with epoch interruption, so that calls can have a time limit.
-fn engine_config(timed: bool) -> Config {
+/// `perfmap`: with perf's map of the compiled functions (`WasmRuntime::compile`).
+fn engine_config(timed: bool, perfmap: bool) -> Config {
     let mut c = Config::new();
+    if perfmap {
+        c.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     c.epoch_interruption(timed);
     c.cranelift_opt_level(OptLevel::Speed);
     c.signals_based_traps(signals::ENABLED);
@@ -231,12 +235,14 @@ pub struct WasmRuntime {
 impl WasmRuntime {
     /// Compiles the component from `wasm`, the bytes whose sha256 the caller
     /// checked (never the file again: it could have changed since).
-    /// `timed`: with the epoch checks that time limits need.
+    /// `timed`: with the epoch checks that time limits need. `perfmap`:
+    /// write `/tmp/perf-<pid>.map`, which names the guest's compiled
+    /// functions in `perf report` (it changes no code: the cache serves both).
     #[staticmethod]
-    #[pyo3(signature = (wasm, timed = true))]
-    fn compile(py: Python<'_>, wasm: Input<'_>, timed: bool) -> PyResult<Self> {
+    #[pyo3(signature = (wasm, timed = true, perfmap = false))]
+    fn compile(py: Python<'_>, wasm: Input<'_>, timed: bool, perfmap: bool) -> PyResult<Self> {
         let wasm = wasm.as_slice();
-        py.detach(|| Self::load(Source::Wasm(wasm), timed))
+        py.detach(|| Self::load(Source::Wasm(wasm), timed, perfmap))
             .map_err(|e| errors::raise(py, "AccelError", e, "unavailable"))
     }
 
@@ -245,9 +251,9 @@ impl WasmRuntime {
     /// ownership rules) before handing it here; wasmtime refuses one from
     /// another version or settings (`timed` among them).
     #[staticmethod]
-    #[pyo3(signature = (path, timed = true))]
-    fn load_compiled(py: Python<'_>, path: &str, timed: bool) -> PyResult<Self> {
-        py.detach(|| Self::load(Source::Compiled(path), timed))
+    #[pyo3(signature = (path, timed = true, perfmap = false))]
+    fn load_compiled(py: Python<'_>, path: &str, timed: bool, perfmap: bool) -> PyResult<Self> {
+        py.detach(|| Self::load(Source::Compiled(path), timed, perfmap))
             .map_err(|e| errors::raise(py, "AccelError", e, "unavailable"))
     }
 
@@ -272,11 +278,11 @@ impl WasmRuntime {
 }
 
 impl WasmRuntime {
-    fn load(source: Source<'_>, timed: bool) -> Result<Self, String> {
+    fn load(source: Source<'_>, timed: bool, perfmap: bool) -> Result<Self, String> {
         // The first engine installs wasmtime's signal handlers: read what
         // was there before, to tell them apart.
         let before = signals::snapshot();
-        let engine = Engine::new(&engine_config(timed))
+        let engine = Engine::new(&engine_config(timed, perfmap))
             .map_err(|e| format!("the engine does not start: {e}"))?;
         let component = match source {
             Source::Wasm(wasm) => Component::new(&engine, wasm)

@@ -13,6 +13,10 @@ operation opens to it.
   user owns it, no one else can write it, and its sidecar checksum matches;
   elsewhere the component is compiled in memory (a warning says so once)
   and nothing is read from or written to the cache.
+- ``$OMS_ACCEL_WASM_PROFILER=perfmap`` has either host write
+  ``/tmp/perf-<pid>.map``, which names the guest's compiled functions in
+  ``perf report`` (how the sandbox's code is profiled against the guest's
+  own compiled natively). It changes no compiled code, so not the cache.
 - A file operation sees the directories of its inputs read-only, as /in0,
   /in1, ..., and a private scratch directory (tmpfs where there is one) as
   /scratch, where its output is written before it is moved into place.
@@ -39,6 +43,7 @@ ENV_WASM_SHA256 = "OMS_ACCEL_WASM_SHA256"
 #: The pinned sha256 of the component, written beside it at build time.
 PIN_NAME = WASM_NAME + ".sha256"
 ENV_CACHE = "OMS_ACCEL_CACHE_DIR"
+ENV_PROFILER = "OMS_ACCEL_WASM_PROFILER"
 ENV_SCRATCH = "OMS_ACCEL_SCRATCH_DIR"
 #: Compiled components kept in the cache (one per component build, host and engine).
 CACHE_KEEP = 4
@@ -62,6 +67,19 @@ def pinned_sha256() -> str | None:
         return importlib.resources.files("oms_accel").joinpath(PIN_NAME).read_text().strip().lower()
     except OSError:
         return None
+
+
+def perfmap() -> bool:
+    """Whether ``$OMS_ACCEL_WASM_PROFILER`` asks for perf's map of the
+    compiled guest: ``perfmap``; unset, empty or ``none`` for none."""
+    from ..errors import AccelError
+
+    value = os.environ.get(ENV_PROFILER, "").strip()
+    if value.lower() in ("", "none"):
+        return False
+    if value.lower() == "perfmap":
+        return True
+    raise AccelError(f"${ENV_PROFILER} is {value!r}: it takes 'perfmap' or 'none'", "unavailable")
 
 
 def verified_component() -> tuple[bytes, str]:

@@ -133,6 +133,8 @@ class Runtime:
         # that whoever installed a handler last (faulthandler, a JVM, a crash
         # reporter) would turn into the death of the whole Python process.
         config.signals_based_traps = False
+        if comp.perfmap():
+            config.profiler = "perfmap"
         self.engine = wasmtime.Engine(config)
         self.wasm_sha256 = wasm_sha256
         Component = wasmtime.component.Component

@@ -59,11 +59,12 @@ class _Runtime:
         self.wasm_sha256 = sha256
         settings = _native.WASM_ENGINE_SETTINGS if timed else _native.WASM_ENGINE_SETTINGS_UNTIMED
         key = f"rust={_native.__version__};{settings}"
+        perfmap = comp.perfmap()
         return comp.load_cached(
             "rust" if timed else "rust, no time limit",
             comp.cache_file(sha256, key),
-            lambda path: _native.WasmRuntime.load_compiled(path, timed),
-            lambda: _native.WasmRuntime.compile(wasm, timed),
+            lambda path: _native.WasmRuntime.load_compiled(path, timed, perfmap),
+            lambda: _native.WasmRuntime.compile(wasm, timed, perfmap),
             lambda rt: rt.serialize(),
             (AccelError,),
         )
