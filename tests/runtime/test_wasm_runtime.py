@@ -101,10 +101,13 @@ def test_time_limit_interrupts_and_the_next_call_works(host: str) -> None:
 
 
 def test_no_time_limit_lets_a_long_call_finish(host: str) -> None:
-    # The encode that a 1 ms limit stops (above) runs to its end without one,
-    # and gives the bytes the timed code gives.
-    noise = os.urandom(8 << 20)
-    old, new = noise[: 4 << 20], noise[4 << 20 :]
+    # An encode that a 1 ms limit stops runs to its end without one, and
+    # gives the bytes the timed code gives. A limit stops a call within two
+    # to three epoch ticks (40-60 ms), later where the ticker waits for a
+    # busy CPU: this encode takes 300-400 ms here (4 MiB, about 100 ms, once
+    # finished under a loaded CI run).
+    noise = os.urandom(24 << 20)
+    old, new = noise[: 12 << 20], noise[12 << 20 :]
     with pytest.raises(LimitError, match="time limit"):
         wasm(host, limits=Limits(timeout_s=0.001)).encode(old, new)
     untimed = wasm(host, limits=Limits(timeout_s=None))
