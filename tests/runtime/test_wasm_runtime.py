@@ -271,7 +271,8 @@ def test_an_unwritable_cache_is_said_once_per_host_and_shown_by_info(tmp_path: P
 
 def _pid_of_a_call(env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], Path]:
     """A fresh process that makes one call on the wasm backend, and where its perf map would be."""
-    code = "import os\nfrom oms_accel import DeltaEncoder\nprint(os.getpid(), flush=True)\nDeltaEncoder('wasm').encode(b'a', b'b')\n"
+    # The pid is printed first, so that a failed import still shows its stderr.
+    code = "import os\nprint(os.getpid(), flush=True)\nfrom oms_accel import DeltaEncoder\nDeltaEncoder('wasm').encode(b'a', b'b')\n"
     done = subprocess.run([sys.executable, "-c", code], env=env, check=False, capture_output=True, text=True)
     return done, Path(f"/tmp/perf-{done.stdout.split()[0]}.map")
 

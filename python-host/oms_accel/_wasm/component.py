@@ -75,9 +75,10 @@ def perfmap() -> bool:
     from ..errors import AccelError
 
     value = os.environ.get(ENV_PROFILER, "").strip()
-    if value.lower() in ("", "none"):
+    kind = value.lower()
+    if kind in ("", "none"):
         return False
-    if value.lower() == "perfmap":
+    if kind == "perfmap":
         return True
     raise AccelError(f"${ENV_PROFILER} is {value!r}: it takes 'perfmap' or 'none'", "unavailable")
 
