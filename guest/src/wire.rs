@@ -19,15 +19,27 @@ pub fn read_values<const N: usize, T>(path: &str, from: fn([u8; N]) -> T) -> Res
             bytes.len()
         )));
     }
-    Ok(values(&bytes, from))
+    values(&bytes, from)
 }
 
-/// `bytes` (a whole number of `N`-byte values) as values.
-pub fn values<const N: usize, T>(bytes: &[u8], from: fn([u8; N]) -> T) -> Vec<T> {
-    bytes
-        .chunks_exact(N)
-        .map(|c| from(c.try_into().expect("chunks of N bytes")))
-        .collect()
+/// `bytes` (a whole number of `N`-byte values) as values. Running out of
+/// memory is an error, not an abort: in wasm an abort traps and takes the
+/// instance with it (a vector shard's rows included), and the file just
+/// read already holds as many bytes as the values need.
+pub fn values<const N: usize, T>(bytes: &[u8], from: fn([u8; N]) -> T) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(bytes.len() / N).map_err(|_| {
+        Error::limit(format!(
+            "out of memory for {} values of {N} bytes",
+            bytes.len() / N
+        ))
+    })?;
+    out.extend(
+        bytes
+            .chunks_exact(N)
+            .map(|c| from(c.try_into().expect("chunks of N bytes"))),
+    );
+    Ok(out)
 }
 
 /// Writes `bytes` to `path` through a temporary file beside it, so that

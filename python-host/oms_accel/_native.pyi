@@ -44,6 +44,7 @@ __all__ = [
     "wasm_index_from_bytes",
     "wasm_index_search",
     "wasm_index_to_bytes",
+    "wasm_index_truncate",
     "wasm_json_binary",
     "wasm_json_canonicalize",
     "wasm_json_parse",
@@ -175,6 +176,7 @@ def wasm_ndjson_next(reader: WasmResource, max_records: int) -> tuple[str, int, 
 def wasm_index_create(inst: WasmInstance, dimension: int, metric_name: str, storage_name: str) -> WasmResource: ...
 def wasm_index_from_bytes(inst: WasmInstance, data: Buffer) -> WasmResource: ...
 def wasm_index_add(index: WasmResource, vectors: Buffer, ids: Buffer) -> int: ...
+def wasm_index_truncate(index: WasmResource, len: int) -> None: ...
 def wasm_index_search(index: WasmResource, queries: Buffer, k: int) -> bytes:
     """Per query, min(k, len) records of id u64 and score f32."""
 

@@ -167,6 +167,11 @@ def test_a_trap_kills_only_that_instance(host: str) -> None:
     assert not alive(doomed) and alive(healthy)
     if host == "wasmtime-py":
         assert not os.path.exists(doomed.scratch)  # its scratch directory is gone
+        from oms_accel._wasm.bindings import VECTOR
+
+        # An export it never looked up: the dead instance says so, typed.
+        with pytest.raises(AccelError, match="reset after an error"):
+            doomed.func(VECTOR, "[method]index.truncate")
     fresh = runtime(host).thread_instance(limits)
     assert fresh is not doomed and alive(fresh)
     assert runtime(host).thread_instance(enc.limits) is healthy

@@ -384,9 +384,53 @@ def test_memory_limit_is_a_limit_error_and_the_index_stays_usable(backend: str) 
     index.add(small)
     with pytest.raises(LimitError, match="out of memory"):
         index.add(np.ones((40_000, 256), dtype=np.float32))  # 40 MB, over the shard's 32 MiB
-    # Refused before anything was added: the shard still answers, unchanged.
+    # Nothing of it stays (a part that fitted was taken back): the shard still answers, unchanged.
     ids, _ = index.search(small[5], 1)
     assert len(index) == 100 and list(ids) == [5]
+    assert len(index.search(small[5], 10_000)[0]) == 100
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if is_wasm(b)])
+def test_a_refused_part_takes_back_every_part_before_it(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from oms_accel import LimitError, Limits
+    from oms_accel.vector import _wasm
+
+    monkeypatch.setattr(_wasm, "ADD_PART_BYTES", 1 << 20)  # many parts cross before memory runs out
+    index = VectorIndex(256, "l2", backend=backend, threads=2, limits=Limits(memory_bytes=32 << 20))
+    small = data(100, 256)
+    index.add(small)
+    before = index.to_bytes()
+    crossed: list[int] = []
+    for shard in index._impl._shards:  # type: ignore[attr-defined]
+        add = shard.handle.add
+
+        def counted(vectors: Any, ids: Any, add: Any = add) -> None:
+            add(vectors, ids)
+            crossed.append(len(ids) // 8)
+
+        shard.handle.add = counted
+    with pytest.raises(LimitError, match="out of memory"):
+        index.add(data(60_000, 256, seed=1))  # 61 MB: 30 for each 32 MiB shard, in 1 MiB parts
+    assert len(crossed) >= 4, "parts were added before the refusal"
+    # Every shard holds what it held before the call, and no more.
+    assert len(index) == 100 and index.to_bytes() == before
+    assert sorted(index.search(small[5], 10_000)[0]) == list(range(100))
+    index.add(data(50, 256, seed=2))
+    assert len(index) == 150 and sorted(index.search(small[5], 10_000)[0]) == list(range(150))
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if is_wasm(b)])
+def test_a_batch_that_fits_a_shard_once_but_not_twice_is_added(backend: str) -> None:
+    from oms_accel import Limits
+
+    # 72 MiB of rows in one call to a shard of 128 MiB: guest memory holds
+    # the rows and a part of the batch, not the rows and the whole batch.
+    index = VectorIndex(1024, "l2", backend=backend, threads=1, limits=Limits(memory_bytes=128 << 20))
+    rows = data(18_432, 1024, seed=3)
+    index.add(rows)
+    assert len(index) == len(rows)
+    for i in (0, 9_000, 18_431):
+        assert index.search(rows[i], 1)[0][0] == i
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

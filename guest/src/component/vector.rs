@@ -43,7 +43,7 @@ fn f32s(bytes: &[u8]) -> WitResult<Vec<f32>> {
     if !bytes.len().is_multiple_of(4) {
         return Err(Error::invalid("the queries are not whole f32 values").into());
     }
-    Ok(wire::values(bytes, f32::from_le_bytes))
+    Ok(wire::values(bytes, f32::from_le_bytes)?)
 }
 
 /// (WIT methods take `&self`: the index sits in a `RefCell`.)
@@ -69,6 +69,12 @@ impl wit::GuestIndex for IndexResource {
     fn add(&self, vectors: Vec<f32>, ids: Vec<u64>) -> WitResult<u64> {
         self.0.borrow_mut().add(&vectors, &ids)?;
         Ok(ids.len() as u64)
+    }
+
+    fn truncate(&self, len: u64) {
+        self.0
+            .borrow_mut()
+            .truncate(len.try_into().unwrap_or(usize::MAX));
     }
 
     fn len(&self) -> u64 {

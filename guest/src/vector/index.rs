@@ -256,8 +256,9 @@ impl Index {
         Ok(())
     }
 
-    /// Keeps the first `len` rows (ids included) and drops the rest.
-    fn truncate(&mut self, len: usize) {
+    /// Keeps the first `len` rows (ids included) and drops the rest; none
+    /// when it holds no more.
+    pub fn truncate(&mut self, len: usize) {
         self.ids.truncate(len);
         match &mut self.rows {
             Rows::F32(data) => data.truncate(len),
@@ -914,6 +915,28 @@ mod tests {
             assert_eq!(index.to_bytes(), before, "{storage:?}");
             index.add(&[5.0, 5.0, 5.0], &[1]).unwrap();
             assert_eq!(index.len(), 3);
+        }
+    }
+
+    #[test]
+    fn truncation_takes_back_later_adds_whole() {
+        for storage in [Storage::F32, Storage::F16, Storage::I8] {
+            let mut index = Index::new(3, Metric::Cosine, storage).unwrap();
+            index.add(&[1.0, 2.0, 3.0, 0.0, 0.0, 1.0], &[4, 9]).unwrap();
+            let before = index.to_bytes();
+            index.add(&[1.0, 1.0, 1.0, 2.0, 0.0, 2.0], &[1, 2]).unwrap();
+            index.truncate(usize::MAX); // holds no more: nothing dropped
+            index.truncate(5);
+            assert_eq!(index.len(), 4, "{storage:?}");
+            index.truncate(2);
+            assert_eq!(index.to_bytes(), before, "{storage:?}");
+            let hits = index.search(&[1.0, 1.0, 1.0], 10).unwrap();
+            assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [4, 9]);
+            index.add(&[5.0, 5.0, 5.0], &[1]).unwrap();
+            assert_eq!(index.len(), 3);
+            index.truncate(0);
+            assert_eq!(index.len(), 0);
+            assert!(index.search(&[1.0, 1.0, 1.0], 10).unwrap().is_empty());
         }
     }
 

@@ -116,7 +116,7 @@ impl<T: Copy> Segments<T> {
 
     /// Keeps the first `rows` rows; segments no longer needed are freed.
     pub fn truncate(&mut self, rows: usize) {
-        let len = (rows * self.dim).min(self.len);
+        let len = rows.saturating_mul(self.dim).min(self.len);
         let kept = len.div_ceil(self.per);
         self.parts.truncate(kept);
         if let Some(last) = self.parts.last_mut() {

@@ -11,6 +11,9 @@ use super::{WasmInstance, WasmResource};
 use crate::buffer::{values, Input};
 
 const ERROR: &str = "VectorError";
+/// Guest memory an add needs beyond its arguments: a row of scratch (at
+/// most 256 KiB, for 65536 dimensions) and the message of an error.
+const ADD_MARGIN: usize = 1 << 20;
 const INDEX: &str = "index";
 
 #[cfg(not(target_endian = "little"))]
@@ -77,8 +80,12 @@ pub fn wasm_index_from_bytes<'py>(
 /// A shard's instance holds the index itself, so a batch that might not fit
 /// is refused before it crosses: the arguments land in guest memory before
 /// the guest can check anything, and running out there would trap and take
-/// the index with it. Twice the batch: the copy that crosses, and the rows
-/// stored from it.
+/// the index with it. The rows stored from that copy the guest allocates
+/// itself, and a refusal there is an error that leaves the index as it was
+/// (`guest/src/vector/rows.rs`), so what must fit is the copy plus
+/// `ADD_MARGIN` (the guest's scratch row and an error's message). The wasm
+/// backend adds a large batch in parts, so that guest memory holds the rows
+/// and one part, not the rows and the whole batch.
 #[pyfunction]
 pub fn wasm_index_add<'py>(
     py: Python<'py>,
@@ -90,7 +97,8 @@ pub fn wasm_index_add<'py>(
     let v = values::<f32>(py, vectors.as_slice(), "the vectors")?;
     let i = values::<u64>(py, ids.as_slice(), "the ids")?;
     let (v, i) = (&*v, &*i);
-    let need = 2 * (std::mem::size_of_val(v) + std::mem::size_of_val(i));
+    let batch = std::mem::size_of_val(v) + std::mem::size_of_val(i);
+    let need = batch.saturating_add(ADD_MARGIN);
     index.shared().call(py, ERROR, |store, accel| {
         let limiter = &store.data().limiter;
         if !limiter.fits(need) {
@@ -98,7 +106,7 @@ pub fn wasm_index_add<'py>(
                 code: ErrorCode::LimitExceeded,
                 message: format!(
                     "out of memory: adding {} MiB of vectors to a shard using {} MiB could pass its limit of {} MiB",
-                    need >> 21,
+                    batch >> 20,
                     limiter.used >> 20,
                     limiter.limit >> 20
                 ),
@@ -106,6 +114,20 @@ pub fn wasm_index_add<'py>(
             }));
         }
         accel.oms_accel_vector().index().call_add(store, h, v, i)
+    })
+}
+
+/// Keeps the first `len` rows: the undo of the parts of a batch added
+/// before one was refused.
+#[pyfunction]
+pub fn wasm_index_truncate(py: Python<'_>, index: &WasmResource, len: u64) -> PyResult<()> {
+    let h = index.handle(py, INDEX)?;
+    index.shared().call(py, ERROR, |store, accel| {
+        accel
+            .oms_accel_vector()
+            .index()
+            .call_truncate(store, h, len)
+            .map(Ok)
     })
 }
 

@@ -297,6 +297,9 @@ class _Shard:
             _write_all([(v, vectors), (i, ids)])
             self._call("add-file", _guest("add.f32"), _guest("add.ids"))
 
+    def truncate(self, n: int) -> None:
+        self._call("truncate", n)
+
     def search(self, queries: Buffer, k: int) -> bytes:
         if len(queries) <= HEX_LIMIT:
             return bytes.fromhex(self._call("search-hex", bytes(queries).hex(), k))

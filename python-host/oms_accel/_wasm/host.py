@@ -94,6 +94,10 @@ class ShardHandle(Protocol):
         """Rows of little-endian f32 under little-endian u64 ids; all or nothing."""
         ...
 
+    def truncate(self, n: int) -> None:
+        """Keeps the first `n` rows (all when it holds no more)."""
+        ...
+
     def search(self, queries: Buffer, k: int) -> bytes:
         """Each query's min(k, len) hits as records of id u64 and score f32."""
         ...

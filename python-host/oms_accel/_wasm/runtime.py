@@ -250,6 +250,7 @@ class Instance:
         key = (interface, name)
         f = self._funcs.get(key)
         if f is None:
+            self.check_alive()  # a dead instance has no exports to look up
             iface = self.instance.get_export_index(self.store, interface)
             index = self.instance.get_export_index(self.store, name, iface) if iface else None
             f = self.instance.get_func(self.store, index) if index else None

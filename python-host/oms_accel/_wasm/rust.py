@@ -210,6 +210,9 @@ class _Shard:
     def add(self, vectors: Buffer, ids: Buffer) -> None:
         _native.wasm_index_add(self.res, vectors, ids)
 
+    def truncate(self, n: int) -> None:
+        _native.wasm_index_truncate(self.res, n)
+
     def search(self, queries: Buffer, k: int) -> bytes:
         return _native.wasm_index_search(self.res, queries, k)
 

@@ -8,6 +8,7 @@ the index's size once, and one query is as parallel as a batch.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import struct
 import threading
@@ -24,6 +25,9 @@ from ._backend import Buffer, Hits, IndexImpl
 
 T = TypeVar("T")
 _HIT = struct.Struct("<Qf")
+#: The most bytes of vectors one call into a shard carries: the size of the
+#: guest's own segments of rows (`guest/src/vector/rows.rs`).
+ADD_PART_BYTES = 16 << 20
 
 
 class _Shard:
@@ -77,12 +81,19 @@ class Index:
         return self._each_call([functools.partial(fn, s) for s in shards])
 
     def add(self, vectors: Buffer, ids: list[int]) -> None:
-        """Adds the rows under `ids`, each shard taking a part so that they
-        stay the same size. (The caller has checked every value: the guest's
-        add is all or nothing per shard, and a refusal by one must not leave
-        others grown.)"""
+        """Adds the rows under `ids`, each shard taking a share so that they
+        stay the same size, all or nothing.
+
+        A shard takes its share in parts of at most `ADD_PART_BYTES`: what
+        crosses into guest memory stays there as free space (linear memory
+        never shrinks), so one crossing of the whole share would leave the
+        instance twice the size of its rows for good, and refuse a share
+        that fits its memory limit once but not twice. When a part is
+        refused (the caller has checked every value, so that is memory
+        running out), every shard drops what this call gave it."""
         n = len(ids)
         row = 4 * self.dim
+        per_part = max(1, ADD_PART_BYTES // row)
         order = sorted(self._shards, key=lambda s: s.size)  # fill the smallest first
         target = -(-(len(self) + n) // len(order))
         parts: list[tuple[_Shard, int, int]] = []
@@ -97,10 +108,18 @@ class Index:
 
         def add(s: _Shard) -> None:
             a, b = by_shard[id(s)]
-            s.handle.add(vectors[a * row : b * row], id_bytes[a * 8 : b * 8])
+            for start in range(a, b, per_part):
+                end = min(start + per_part, b)
+                s.handle.add(vectors[start * row : end * row], id_bytes[start * 8 : end * 8])
 
         with self._lock:
-            self._each(add, [p[0] for p in parts])
+            try:
+                self._each(add, [p[0] for p in parts])
+            except BaseException:
+                for s, _, _ in parts:
+                    with contextlib.suppress(AccelError):  # its instance is gone, and its next call says so
+                        s.handle.truncate(s.size)
+                raise
             for s, a, b in parts:
                 s.size += b - a
 
