@@ -187,6 +187,40 @@ def test_a_trap_kills_only_that_instance(host: str) -> None:
             assert attempt < 4, "a small round trip never fit in the time limit"
 
 
+@pytest.mark.skipif("wasmtime-py" not in WASM_HOSTS, reason="wasmtime-py does not load here")
+def test_the_guests_stderr_explains_a_trap_from_a_file_no_one_else_sees() -> None:
+    inst = runtime("wasmtime-py").new_instance(Limits(), [])
+    try:
+        assert "stderr" not in os.listdir(inst.scratch)  # unlinked at once: neither the guest nor a sweep sees it
+        # What the guest would write as it panics, then the trap's own text.
+        with open(f"/proc/self/fd/{inst._stderr.fileno()}", "ab") as err:
+            err.write(b"x" * 5000 + b"\npanicked at src/lib.rs:1:1:\nattempt to divide by zero\n")
+        e = inst._trap_error(RuntimeError("wasm trap: wasm `unreachable` instruction executed"), AccelError)
+        assert str(e) == "the component trapped: attempt to divide by zero" and e.code == "trap"
+    finally:
+        inst.close()
+
+
+@pytest.mark.skipif("wasmtime-py" not in WASM_HOSTS, reason="wasmtime-py does not load here")
+def test_a_trap_that_wrote_to_stderr_leaves_a_clean_exit() -> None:
+    # The guest's allocation failure goes to its stderr before the trap.
+    # When that went to a Python callback, wasmtime-py's library panicked in
+    # one of its threads as the interpreter exited.
+    code = (
+        "import json\n"
+        "from oms_accel import LimitError, Limits, JsonProcessor\n"
+        "doc = json.dumps([{'k': i, 'v': 'x' * 20} for i in range(400_000)])\n"
+        "p = JsonProcessor('wasm/wasmtime-py', limits=Limits(memory_bytes=32 << 20))\n"
+        "try:\n"
+        "    p.parse_large_document(doc)\n"
+        "except LimitError as e:\n"
+        "    print(e)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert p.returncode == 0 and "ran out of memory" in p.stdout, p.stdout + p.stderr[-2000:]
+    assert "panicked" not in p.stderr, p.stderr[-2000:]
+
+
 def test_sandbox_sees_only_what_is_preopened(host: str, tmp_path: Path) -> None:
     secret = tmp_path / "secret"
     secret.write_bytes(b"not for the guest")

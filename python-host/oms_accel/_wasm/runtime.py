@@ -199,7 +199,6 @@ class Instance:
         self.scratch = comp.new_scratch_dir()
         self._finalizer = weakref.finalize(self, _remove_scratch, self.scratch, os.getpid())
         self.generation = _generation
-        self._stderr = bytearray()
         self.dead = False
         #: Resources of this instance that Python objects own (documents,
         #: schemas): while there are any, it is never replaced.
@@ -221,7 +220,15 @@ class Instance:
         wasi.preopen_dir(self.scratch, comp.GUEST_SCRATCH)
         for i, d in enumerate(read_only_dirs):
             wasi.preopen_dir(d, f"/in{i}", False)
-        wasi.stderr_custom = self._capture_stderr
+        # The guest's stderr (where a panic or an allocation failure says
+        # what a trap was) goes to a file, not to a Python callback:
+        # wasmtime-py's library calls that from a thread of its own, which
+        # panicked at interpreter exit once a trap had written to it. The
+        # file is unlinked at once and read through this descriptor.
+        err_path = os.path.join(self.scratch, "stderr")
+        wasi.stderr_file = err_path
+        self._stderr = open(err_path, "rb")  # closed with the instance
+        os.unlink(err_path)
         self.store: Any = wasmtime.Store(runtime.engine)
         self.store.set_wasi(wasi)
         self.limits = limits
@@ -236,11 +243,6 @@ class Instance:
         except wasmtime.WasmtimeError as e:
             self.close()
             raise AccelError(f"the component does not instantiate: {e}") from None
-
-    def _capture_stderr(self, data: bytes) -> None:
-        # Keep the tail: a panic message or an allocation failure explains a trap.
-        self._stderr += data
-        del self._stderr[:-4096]
 
     def scratch_path(self, name: str) -> str:
         return os.path.join(self.scratch, name)
@@ -277,7 +279,6 @@ class Instance:
             # code always checks it).
             t = self.limits.timeout_s
             self.store.set_epoch_deadline(1 << 62 if t is None else int(t / TICK_S) + 2)
-            self._stderr.clear()
             start = time.perf_counter()
             self._in_call = True
             try:
@@ -316,7 +317,10 @@ class Instance:
 
     def _trap_error(self, e: Exception, capability: type[AccelError]) -> AccelError:
         message = str(e)
-        stderr = self._stderr.decode("utf-8", "replace")
+        # The tail: the guest writes there only as it traps, and an instance
+        # dies at its first trap.
+        fd = self._stderr.fileno()
+        stderr = os.pread(fd, 4096, max(0, os.fstat(fd).st_size - 4096)).decode("utf-8", "replace")
         # A core Trap says its code; a component call's trap reaches wasmtime-py
         # as a WasmtimeError whose text is all it says ("wasm trap: interrupt").
         code = getattr(e, "trap_code", None)
@@ -338,6 +342,7 @@ class Instance:
         # Let go of the store, and the linear memory it holds, now: a thread's
         # dead instance stays in its table until its next call replaces it.
         with self.lock:
+            self._stderr.close()
             self._funcs.clear()
             self.lookups.clear()
             self.store = self.instance = None
