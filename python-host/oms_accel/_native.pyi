@@ -40,6 +40,7 @@ __all__ = [
     "wasm_file_encoder_open",
     "wasm_file_step",
     "wasm_index_add",
+    "wasm_index_check_room",
     "wasm_index_create",
     "wasm_index_from_bytes",
     "wasm_index_search",
@@ -177,6 +178,7 @@ def wasm_index_create(inst: WasmInstance, dimension: int, metric_name: str, stor
 def wasm_index_from_bytes(inst: WasmInstance, data: Buffer) -> WasmResource: ...
 def wasm_index_add(index: WasmResource, vectors: Buffer, ids: Buffer) -> int: ...
 def wasm_index_truncate(index: WasmResource, len: int) -> None: ...
+def wasm_index_check_room(index: WasmResource, batch: int, need: int) -> None: ...
 def wasm_index_search(index: WasmResource, queries: Buffer, k: int) -> bytes:
     """Per query, min(k, len) records of id u64 and score f32."""
 

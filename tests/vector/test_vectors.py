@@ -392,31 +392,65 @@ def test_memory_limit_is_a_limit_error_and_the_index_stays_usable(backend: str) 
 
 @pytest.mark.parametrize("backend", [b for b in BACKENDS if is_wasm(b)])
 def test_a_refused_part_takes_back_every_part_before_it(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from oms_accel import LimitError, Limits
+    from oms_accel import LimitError
     from oms_accel.vector import _wasm
 
-    monkeypatch.setattr(_wasm, "ADD_PART_BYTES", 1 << 20)  # many parts cross before memory runs out
-    index = VectorIndex(256, "l2", backend=backend, threads=2, limits=Limits(memory_bytes=32 << 20))
+    monkeypatch.setattr(_wasm, "ADD_PART_BYTES", 64 << 10)  # a batch crosses in many parts
+    index = VectorIndex(256, "l2", backend=backend, threads=2)
     small = data(100, 256)
     index.add(small)
     before = index.to_bytes()
     crossed: list[int] = []
-    for shard in index._impl._shards:  # type: ignore[attr-defined]
-        add = shard.handle.add
+    shard = index._impl._shards[1]  # type: ignore[attr-defined]
+    add = shard.handle.add
 
-        def counted(vectors: Any, ids: Any, add: Any = add) -> None:
-            add(vectors, ids)
-            crossed.append(len(ids) // 8)
+    def refuse_the_fourth(vectors: Any, ids: Any) -> None:
+        if len(crossed) == 3:
+            raise LimitError("out of memory (a stand-in)", "limit-exceeded")
+        add(vectors, ids)
+        crossed.append(len(ids) // 8)
 
-        shard.handle.add = counted
-    with pytest.raises(LimitError, match="out of memory"):
-        index.add(data(60_000, 256, seed=1))  # 61 MB: 30 for each 32 MiB shard, in 1 MiB parts
-    assert len(crossed) >= 4, "parts were added before the refusal"
-    # Every shard holds what it held before the call, and no more.
+    shard.handle.add = refuse_the_fourth
+    with pytest.raises(LimitError, match="a stand-in"):
+        index.add(data(1000, 256, seed=1))  # 500 rows a shard, 64 in a part
+    assert crossed == [64, 64, 64]
+    # Both shards hold what they held before the call, and no more.
     assert len(index) == 100 and index.to_bytes() == before
     assert sorted(index.search(small[5], 10_000)[0]) == list(range(100))
+    shard.handle.add = add
     index.add(data(50, 256, seed=2))
     assert len(index) == 150 and sorted(index.search(small[5], 10_000)[0]) == list(range(150))
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if is_wasm(b)])
+def test_a_batch_over_the_memory_limit_leaves_the_shards_able_to_add(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from oms_accel import LimitError, Limits
+    from oms_accel.vector import _wasm
+
+    monkeypatch.setattr(_wasm, "ADD_PART_BYTES", 1 << 20)
+    index = VectorIndex(256, "l2", backend=backend, threads=2, limits=Limits(memory_bytes=32 << 20))
+    small = data(100, 256)
+    index.add(small)
+    with pytest.raises(LimitError, match="out of memory"):
+        index.add(data(60_000, 256, seed=1))  # 61 MB: 30 for each 32 MiB shard
+    assert len(index) == 100 and sorted(index.search(small[5], 10_000)[0]) == list(range(100))
+    # The refusal did not leave the shards' memory at their limit: a batch
+    # of half of it still fits.
+    index.add(data(16_000, 256, seed=2))
+    assert len(index) == 16_100 and len(index.search(small[5], 100_000)[0]) == 16_100
+
+
+@pytest.mark.skipif("wasm/rust" not in BACKENDS, reason="the Rust host does not load here")
+def test_a_batch_that_cannot_fit_is_refused_before_a_part_grows_the_shard() -> None:
+    from oms_accel import LimitError, Limits
+
+    index = VectorIndex(256, "l2", backend="wasm/rust", threads=1, limits=Limits(memory_bytes=32 << 20))
+    index.add(data(100, 256))
+    inst = index._impl._shards[0].handle.inst  # type: ignore[attr-defined]
+    size = inst.linear_bytes
+    with pytest.raises(LimitError, match="could pass its limit of 32 MiB"):
+        index.add(data(40_000, 256, seed=1))  # 40 MB: its first 16 MiB part alone would fit
+    assert inst.linear_bytes == size and len(index) == 100
 
 
 @pytest.mark.parametrize("backend", [b for b in BACKENDS if is_wasm(b)])

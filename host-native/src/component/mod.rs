@@ -100,6 +100,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(vector::wasm_index_from_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(vector::wasm_index_add, m)?)?;
     m.add_function(wrap_pyfunction!(vector::wasm_index_truncate, m)?)?;
+    m.add_function(wrap_pyfunction!(vector::wasm_index_check_room, m)?)?;
     m.add_function(wrap_pyfunction!(vector::wasm_index_search, m)?)?;
     m.add_function(wrap_pyfunction!(vector::wasm_index_to_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(vector::wasm_similarity, m)?)?;

@@ -98,22 +98,49 @@ pub fn wasm_index_add<'py>(
     let i = values::<u64>(py, ids.as_slice(), "the ids")?;
     let (v, i) = (&*v, &*i);
     let batch = std::mem::size_of_val(v) + std::mem::size_of_val(i);
-    let need = batch.saturating_add(ADD_MARGIN);
     index.shared().call(py, ERROR, |store, accel| {
-        let limiter = &store.data().limiter;
-        if !limiter.fits(need) {
-            return Ok(Err(Error {
-                code: ErrorCode::LimitExceeded,
-                message: format!(
-                    "out of memory: adding {} MiB of vectors to a shard using {} MiB could pass its limit of {} MiB",
-                    batch >> 20,
-                    limiter.used >> 20,
-                    limiter.limit >> 20
-                ),
-                position: None,
-            }));
+        if let Some(e) = no_room(
+            &store.data().limiter,
+            batch,
+            batch.saturating_add(ADD_MARGIN),
+        ) {
+            return Ok(Err(e));
         }
         accel.oms_accel_vector().index().call_add(store, h, v, i)
+    })
+}
+
+/// Refuses, as `add` would, a batch of `batch` bytes whose parts need
+/// `need` bytes of guest memory at most (and `ADD_MARGIN`): asked before the first part
+/// crosses, so that a batch that cannot fit is refused before any part
+/// grows the shard's memory (which never shrinks: grown to its limit by
+/// parts then taken back, a shard would refuse every later add).
+#[pyfunction]
+pub fn wasm_index_check_room(
+    py: Python<'_>,
+    index: &WasmResource,
+    batch: usize,
+    need: usize,
+) -> PyResult<()> {
+    index.handle(py, INDEX)?;
+    index.shared().call(py, ERROR, |store, _| {
+        let need = need.saturating_add(ADD_MARGIN);
+        Ok(no_room(&store.data().limiter, batch, need).map_or(Ok(()), Err))
+    })
+}
+
+/// The error for `batch` bytes of vectors that need `need` bytes more than
+/// the shard's memory in use, where those might pass its limit.
+fn no_room(limiter: &super::MemoryLimiter, batch: usize, need: usize) -> Option<Error> {
+    (!limiter.fits(need)).then(|| Error {
+        code: ErrorCode::LimitExceeded,
+        message: format!(
+            "out of memory: adding {} MiB of vectors to a shard using {} MiB could pass its limit of {} MiB",
+            batch >> 20,
+            limiter.used >> 20,
+            limiter.limit >> 20
+        ),
+        position: None,
     })
 }
 

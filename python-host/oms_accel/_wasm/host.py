@@ -98,6 +98,11 @@ class ShardHandle(Protocol):
         """Keeps the first `n` rows (all when it holds no more)."""
         ...
 
+    def check_room(self, batch: int, need: int) -> None:
+        """Raises LimitError, as `add` would, when a batch of `batch` bytes
+        whose parts need at most `need` bytes of memory might not fit."""
+        ...
+
     def search(self, queries: Buffer, k: int) -> bytes:
         """Each query's min(k, len) hits as records of id u64 and score f32."""
         ...

@@ -213,6 +213,9 @@ class _Shard:
     def truncate(self, n: int) -> None:
         _native.wasm_index_truncate(self.res, n)
 
+    def check_room(self, batch: int, need: int) -> None:
+        _native.wasm_index_check_room(self.res, batch, need)
+
     def search(self, queries: Buffer, k: int) -> bytes:
         return _native.wasm_index_search(self.res, queries, k)
 

@@ -88,9 +88,11 @@ class Index:
         crosses into guest memory stays there as free space (linear memory
         never shrinks), so one crossing of the whole share would leave the
         instance twice the size of its rows for good, and refuse a share
-        that fits its memory limit once but not twice. When a part is
-        refused (the caller has checked every value, so that is memory
-        running out), every shard drops what this call gave it."""
+        that fits its memory limit once but not twice. Where the host can
+        see a shard's memory (the Rust host), a share that might not fit is
+        refused before any part crosses. When a part is refused all the same
+        (the caller has checked every value, so that is memory running out),
+        every shard drops what this call gave it."""
         n = len(ids)
         row = 4 * self.dim
         per_part = max(1, ADD_PART_BYTES // row)
@@ -113,6 +115,12 @@ class Index:
                 s.handle.add(vectors[start * row : end * row], id_bytes[start * 8 : end * 8])
 
         with self._lock:
+            # A batch that might not fit is refused before any part grows a
+            # shard's memory. At most: its rows, the part crossing, and a
+            # part's worth of slack (a segment growing as a Vec does).
+            for s, a, b in parts:
+                share = (b - a) * (row + 8)
+                s.handle.check_room(share, share + 2 * min(per_part * (row + 8), share))
             try:
                 self._each(add, [p[0] for p in parts])
             except BaseException:
