@@ -111,10 +111,11 @@ pub fn wasm_index_add<'py>(
 }
 
 /// Refuses, as `add` would, a batch of `batch` bytes whose parts need
-/// `need` bytes of guest memory at most (and `ADD_MARGIN`): asked before the first part
-/// crosses, so that a batch that cannot fit is refused before any part
-/// grows the shard's memory (which never shrinks: grown to its limit by
-/// parts then taken back, a shard would refuse every later add).
+/// `need` bytes of guest memory at most (and `ADD_MARGIN`): asked before
+/// the first part crosses, so that a batch that cannot fit is refused
+/// before any part grows the shard's memory (which never shrinks: grown to
+/// its limit by parts then taken back, a shard would refuse every later
+/// add).
 #[pyfunction]
 pub fn wasm_index_check_room(
     py: Python<'_>,

@@ -227,7 +227,8 @@ class Instance:
         # file is unlinked at once and read through this descriptor.
         err_path = os.path.join(self.scratch, "stderr")
         wasi.stderr_file = err_path
-        self._stderr = open(err_path, "rb")  # closed with the instance
+        self._stderr = open(err_path, "rb")  # closed with the instance, or when it is collected
+        weakref.finalize(self, self._stderr.close)
         os.unlink(err_path)
         self.store: Any = wasmtime.Store(runtime.engine)
         self.store.set_wasi(wasi)
