@@ -10,22 +10,42 @@ pub fn read(path: &str) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::io(&format!("reading {path}"), e))
 }
 
-/// A file of little-endian values of `N` bytes each.
+/// A file of little-endian values of `N` bytes each, read a block at a time
+/// into the values: memory holds the values, not the file's bytes as well
+/// (on hosts that pass files, a vector shard's every part crosses so).
 pub fn read_values<const N: usize, T>(path: &str, from: fn([u8; N]) -> T) -> Result<Vec<T>> {
-    let bytes = read(path)?;
-    if bytes.len() % N != 0 {
+    let io = |e| Error::io(&format!("reading {path}"), e);
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    if len % N as u64 != 0 {
         return Err(Error::invalid(format!(
-            "{path} is {} bytes, not a whole number of {N}-byte values",
-            bytes.len()
+            "{path} is {len} bytes, not a whole number of {N}-byte values"
         )));
     }
-    values(&bytes, from)
+    let out_of_memory = || Error::limit(format!("out of memory while reading {path}"));
+    let count = usize::try_from(len / N as u64).map_err(|_| out_of_memory())?;
+    let mut out = Vec::new();
+    out.try_reserve_exact(count).map_err(|_| out_of_memory())?;
+    let mut block = vec![0u8; READ_BLOCK / N * N];
+    while out.len() < count {
+        let want = ((count - out.len()) * N).min(block.len());
+        // A file cut short since its size was read is an I/O error.
+        std::io::Read::read_exact(&mut file, &mut block[..want]).map_err(io)?;
+        out.extend(
+            block[..want]
+                .chunks_exact(N)
+                .map(|c| from(c.try_into().expect("chunks of N bytes"))),
+        );
+    }
+    Ok(out)
 }
+
+/// Bytes `read_values` reads at a time.
+const READ_BLOCK: usize = 64 << 10;
 
 /// `bytes` (a whole number of `N`-byte values) as values. Running out of
 /// memory is an error, not an abort: in wasm an abort traps and takes the
-/// instance with it (a vector shard's rows included), and the file just
-/// read already holds as many bytes as the values need.
+/// instance with it (a vector shard's rows included).
 pub fn values<const N: usize, T>(bytes: &[u8], from: fn([u8; N]) -> T) -> Result<Vec<T>> {
     let mut out = Vec::new();
     out.try_reserve_exact(bytes.len() / N).map_err(|_| {
@@ -120,6 +140,13 @@ mod tests {
         let e = read_values(&path, u32::from_le_bytes).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidArgument);
         assert!(e.message.contains("3 bytes"), "{e}");
+        // More than one block, and a last block that is not full.
+        let many: Vec<u32> = (0..40_000).collect();
+        let bytes: Vec<u8> = many.iter().flat_map(|v| v.to_le_bytes()).collect();
+        write_whole(&path, &bytes).unwrap();
+        assert_eq!(read_values(&path, u32::from_le_bytes).unwrap(), many);
+        let e = read_values(&scratch("missing"), u32::from_le_bytes).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Io);
         let missing = read(&scratch("missing")).unwrap_err();
         assert_eq!(missing.code, ErrorCode::Io);
         // A directory that does not exist: nothing is left behind.
