@@ -33,7 +33,7 @@ import time
 import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ..errors import AccelError, LimitError
 from ..limits import Limits
@@ -197,7 +197,15 @@ class Instance:
         self._runtime = runtime
         self._wasmtime = wasmtime
         self.scratch = comp.new_scratch_dir()
-        self._finalizer = weakref.finalize(self, _remove_scratch, self.scratch, os.getpid())
+        # The guest's stderr (where a panic or an allocation failure says
+        # what a trap was) goes to a file, not to a Python callback:
+        # wasmtime-py's library calls that from a thread of its own, which
+        # panicked at interpreter exit once a trap had written to it. The
+        # file is unlinked once WASI has opened it, and read through this
+        # descriptor.
+        err_path = os.path.join(self.scratch, "stderr")
+        self._stderr = open(err_path, "w+b")
+        self._finalizer = weakref.finalize(self, _release, self.scratch, os.getpid(), self._stderr)
         self.generation = _generation
         self.dead = False
         #: Resources of this instance that Python objects own (documents,
@@ -220,15 +228,7 @@ class Instance:
         wasi.preopen_dir(self.scratch, comp.GUEST_SCRATCH)
         for i, d in enumerate(read_only_dirs):
             wasi.preopen_dir(d, f"/in{i}", False)
-        # The guest's stderr (where a panic or an allocation failure says
-        # what a trap was) goes to a file, not to a Python callback:
-        # wasmtime-py's library calls that from a thread of its own, which
-        # panicked at interpreter exit once a trap had written to it. The
-        # file is unlinked at once and read through this descriptor.
-        err_path = os.path.join(self.scratch, "stderr")
         wasi.stderr_file = err_path
-        self._stderr = open(err_path, "rb")  # closed with the instance, or when it is collected
-        weakref.finalize(self, self._stderr.close)
         os.unlink(err_path)
         self.store: Any = wasmtime.Store(runtime.engine)
         self.store.set_wasi(wasi)
@@ -343,13 +343,15 @@ class Instance:
         # Let go of the store, and the linear memory it holds, now: a thread's
         # dead instance stays in its table until its next call replaces it.
         with self.lock:
-            self._stderr.close()
             self._funcs.clear()
             self.lookups.clear()
             self.store = self.instance = None
 
 
-def _remove_scratch(path: str, owner: int) -> None:
+def _release(path: str, owner: int, stderr: IO[bytes]) -> None:
+    """What an instance holds outside its store: its stderr file and its
+    scratch directory."""
+    stderr.close()
     # A forked child inherits the object but not the directory's ownership.
     if os.getpid() == owner:
         shutil.rmtree(path, True)
