@@ -26,20 +26,18 @@ pub fn read_values<const N: usize, T>(path: &str, from: fn([u8; N]) -> T) -> Res
     let count = usize::try_from(len / N as u64).map_err(|_| out_of_memory())?;
     let mut out = Vec::new();
     out.try_reserve_exact(count).map_err(|_| out_of_memory())?;
+    // No larger than the file: a query's file is a few KiB.
+    let block_len = (READ_BLOCK / N * N).min(count * N);
     let mut block = Vec::new();
     block
-        .try_reserve_exact(READ_BLOCK)
+        .try_reserve_exact(block_len)
         .map_err(|_| out_of_memory())?;
-    block.resize(READ_BLOCK / N * N, 0);
+    block.resize(block_len, 0);
     while out.len() < count {
-        let want = ((count - out.len()) * N).min(block.len());
+        let want = ((count - out.len()) * N).min(block_len);
         // A file cut short since its size was read is an I/O error.
         std::io::Read::read_exact(&mut file, &mut block[..want]).map_err(io)?;
-        out.extend(
-            block[..want]
-                .chunks_exact(N)
-                .map(|c| from(c.try_into().expect("chunks of N bytes"))),
-        );
+        out.extend(decode(&block[..want], from));
     }
     Ok(out)
 }
@@ -60,12 +58,18 @@ pub fn values<const N: usize, T>(bytes: &[u8], from: fn([u8; N]) -> T) -> Result
             bytes.len() / N
         ))
     })?;
-    out.extend(
-        bytes
-            .chunks_exact(N)
-            .map(|c| from(c.try_into().expect("chunks of N bytes"))),
-    );
+    out.extend(decode(bytes, from));
     Ok(out)
+}
+
+/// The values of `bytes`, a whole number of `N`-byte values.
+fn decode<'a, const N: usize, T: 'a>(
+    bytes: &'a [u8],
+    from: fn([u8; N]) -> T,
+) -> impl Iterator<Item = T> + 'a {
+    bytes
+        .chunks_exact(N)
+        .map(move |c| from(c.try_into().expect("chunks of N bytes")))
 }
 
 /// Writes `bytes` to `path` through a temporary file beside it, so that
