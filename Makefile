@@ -18,6 +18,11 @@ WASM_PKG  := python-host/oms_accel/oms_accel.wasm
 APT_PKGS  := xdelta3 zstd libclang-dev python3-venv mesa-vulkan-drivers chromium
 # PyO3 builds against the venv's interpreter, whatever python3 is on PATH.
 export PYO3_PYTHON := $(abspath $(PY))
+# CI builds once from a clean clone: cargo's incremental caches would only
+# cost it time and disk (1.3 GB of target/debug), and a full disk failed a run.
+ifeq ($(CI),true)
+export CARGO_INCREMENTAL := 0
+endif
 
 .PHONY: help setup system-deps rust-target venv build run test lint fmt bench cargo-test pytest wheel test-wheel screenshot fuzz clean
 
@@ -102,8 +107,10 @@ test: setup lint cargo-test pytest test-wheel ## set up, then lint, cargo test, 
 cargo-test: ## the guest's logic natively (unit, property and integration tests) and the C codecs' wrappers
 	cargo test -p oms-accel-guest -p oms-accel-codecs
 
+# A passed test's tmp_path is removed at once (pytest keeps the last three
+# runs' by default: 2.9 GB of vector shards and corpora here).
 pytest: ## the Python suite, on every backend and host that loads
-	$(PY) -m pytest tests
+	$(PY) -m pytest -o tmp_path_retention_policy=failed tests
 
 # The wheel as users install it: into a fresh venv outside the checkout,
 # with the tests run against the installed package (not the source tree).
@@ -113,7 +120,7 @@ test-wheel: wheel ## install the wheel into a fresh venv outside the checkout an
 	python3 -m venv "$$d/venv"; \
 	"$$d/venv/bin/pip" install -q -c python-host/requirements.lock $(DIST)/oms_accel-*.whl numpy pytest hypothesis; \
 	"$$d/venv/bin/python" -c "import oms_accel, sys; assert '/site-packages/' in oms_accel.__file__, oms_accel.__file__; print('testing', oms_accel.__file__)"; \
-	"$$d/venv/bin/python" -m pytest -q -p no:cacheprovider $(WHEEL_TESTS)
+	"$$d/venv/bin/python" -m pytest -q -p no:cacheprovider -o tmp_path_retention_policy=failed $(WHEEL_TESTS)
 
 # The interpreter is the one pip's editable build of $(VENV)/.installed names
 # (pip runs as python3): maturin hands it to PyO3's build script, so any
