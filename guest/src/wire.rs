@@ -5,47 +5,68 @@
 
 use crate::{Error, Result};
 
-/// The whole file at `path`.
-pub fn read(path: &str) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::io(&format!("reading {path}"), e))
-}
-
 /// A file of little-endian values of `N` bytes each, read a block at a time
 /// into the values: memory holds the values, not the file's bytes as well
 /// (on hosts that pass files, a vector shard's every part crosses so).
 pub fn read_values<const N: usize, T>(path: &str, from: fn([u8; N]) -> T) -> Result<Vec<T>> {
+    let open = |_: &[u8], len: u64| {
+        if !len.is_multiple_of(N as u64) {
+            return Err(Error::invalid(format!(
+                "{path} is {len} bytes, not a whole number of {N}-byte values"
+            )));
+        }
+        let out_of_memory = || Error::limit(format!("out of memory while reading {path}"));
+        let count = usize::try_from(len / N as u64).map_err(|_| out_of_memory())?;
+        let mut out = Vec::new();
+        out.try_reserve_exact(count).map_err(|_| out_of_memory())?;
+        Ok((out, N))
+    };
+    read_blocks(path, 0, open, |out: &mut Vec<T>, block| {
+        out.extend(decode(block, from));
+        Ok(())
+    })
+}
+
+/// The file at `path` read a block at a time: its first `head_len` bytes
+/// (fewer in a shorter file) and the length of the rest go to `open`, which
+/// makes the state and says how many bytes a unit of the rest is; then each
+/// block (a whole number of units, at most `READ_BLOCK` bytes unless a unit
+/// is larger) goes to `each`. Memory holds one block, never the whole file.
+pub fn read_blocks<S>(
+    path: &str,
+    head_len: usize,
+    open: impl FnOnce(&[u8], u64) -> Result<(S, usize)>,
+    mut each: impl FnMut(&mut S, &[u8]) -> Result<()>,
+) -> Result<S> {
     let io = |e| Error::io(&format!("reading {path}"), e);
     let mut file = std::fs::File::open(path).map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
-    if len % N as u64 != 0 {
-        return Err(Error::invalid(format!(
-            "{path} is {len} bytes, not a whole number of {N}-byte values"
-        )));
-    }
-    let out_of_memory = || Error::limit(format!("out of memory while reading {path}"));
-    let count = usize::try_from(len / N as u64).map_err(|_| out_of_memory())?;
-    let mut out = Vec::new();
-    out.try_reserve_exact(count).map_err(|_| out_of_memory())?;
-    // No larger than the file: a query's file is a few KiB.
-    let block_len = (READ_BLOCK / N * N).min(count * N);
+    let mut head = vec![0; head_len.min(usize::try_from(len).unwrap_or(usize::MAX))];
+    std::io::Read::read_exact(&mut file, &mut head).map_err(io)?;
+    let mut rest = len - head.len() as u64;
+    let (mut state, unit) = open(&head, rest)?;
+    // No larger than the rest: a query's file is a few KiB.
+    let block_len = (READ_BLOCK / unit).max(1).saturating_mul(unit);
+    let block_len = block_len.min(usize::try_from(rest).unwrap_or(usize::MAX));
     let mut block = Vec::new();
     block
         .try_reserve_exact(block_len)
-        .map_err(|_| out_of_memory())?;
+        .map_err(|_| Error::limit(format!("out of memory while reading {path}")))?;
     block.resize(block_len, 0);
-    while out.len() < count {
-        let want = ((count - out.len()) * N).min(block_len);
+    while rest > 0 {
+        let want = block_len.min(usize::try_from(rest).unwrap_or(usize::MAX));
         // A file cut short since its size was read is an I/O error.
         std::io::Read::read_exact(&mut file, &mut block[..want]).map_err(io)?;
-        out.extend(decode(&block[..want], from));
+        each(&mut state, &block[..want])?;
+        rest -= want as u64;
     }
-    Ok(out)
+    Ok(state)
 }
 
-/// Bytes `read_values` reads at a time: each read is a call out of the
+/// Bytes `read_blocks` reads at a time: each read is a call out of the
 /// sandbox. wasmtime-py adding 200k x 384 f32 in one call, alternated:
 /// 2.5-3.7 us a vector at 64 KiB, 2.5-2.8 at 1 MiB.
-const READ_BLOCK: usize = 1 << 20;
+pub const READ_BLOCK: usize = 1 << 20;
 
 /// `bytes` (a whole number of `N`-byte values) as values. Running out of
 /// memory is an error, not an abort: in wasm an abort traps and takes the
@@ -75,12 +96,29 @@ fn decode<'a, const N: usize, T: 'a>(
 /// Writes `bytes` to `path` through a temporary file beside it, so that
 /// `path` is either the whole new file or what it was before.
 pub fn write_whole(path: &str, bytes: &[u8]) -> Result<()> {
+    write_parts(path, std::iter::once(Ok(bytes)))
+}
+
+/// `write_whole` of the parts, made one at a time (memory holds one, never
+/// the whole file); a part's error leaves `path` as it was, and is returned.
+pub fn write_parts<B: AsRef<[u8]>>(
+    path: &str,
+    parts: impl IntoIterator<Item = Result<B>>,
+) -> Result<()> {
     let tmp = format!("{path}.part");
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    result.map_err(|e| {
+    let io = |e| Error::io(&format!("writing {path}"), e);
+    let written = (|| {
+        let mut file = std::fs::File::create(&tmp).map_err(io)?;
+        for part in parts {
+            std::io::Write::write_all(&mut file, part?.as_ref()).map_err(io)?;
+        }
+        drop(file);
+        std::fs::rename(&tmp, path).map_err(io)
+    })();
+    if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        Error::io(&format!("writing {path}"), e)
-    })
+    }
+    written
 }
 
 /// Lower-case hex of `bytes`.
@@ -151,17 +189,70 @@ mod tests {
         assert_eq!(e.code, ErrorCode::InvalidArgument);
         assert!(e.message.contains("3 bytes"), "{e}");
         // More than one block, and a last block that is not full.
-        let many: Vec<u32> = (0..40_000).collect();
+        let many: Vec<u32> = (0..300_000).collect();
         let bytes: Vec<u8> = many.iter().flat_map(|v| v.to_le_bytes()).collect();
         write_whole(&path, &bytes).unwrap();
         assert_eq!(read_values(&path, u32::from_le_bytes).unwrap(), many);
         let e = read_values(&scratch("missing"), u32::from_le_bytes).unwrap_err();
         assert_eq!(e.code, ErrorCode::Io);
-        let missing = read(&scratch("missing")).unwrap_err();
-        assert_eq!(missing.code, ErrorCode::Io);
         // A directory that does not exist: nothing is left behind.
         let nowhere = scratch("no/such/dir");
         assert_eq!(write_whole(&nowhere, b"x").unwrap_err().code, ErrorCode::Io);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn files_are_read_in_blocks_after_a_head() {
+        let path = scratch("blocks");
+        // A head of 3 bytes, then units of 12 over more than one block.
+        let mut bytes = vec![7u8, 8, 9];
+        bytes.extend((0..READ_BLOCK as u32 / 3).flat_map(|v| v.to_le_bytes()));
+        bytes.truncate(3 + (bytes.len() - 3) / 12 * 12);
+        write_whole(&path, &bytes).unwrap();
+        let open = |head: &[u8], rest: u64| {
+            assert_eq!(head, [7, 8, 9]);
+            assert_eq!(rest, bytes.len() as u64 - 3);
+            Ok((Vec::new(), 12))
+        };
+        let blocks: Vec<Vec<u8>> = read_blocks(&path, 3, open, |seen: &mut Vec<Vec<u8>>, block| {
+            assert!(block.len() % 12 == 0 && block.len() <= READ_BLOCK);
+            seen.push(block.to_vec());
+            Ok(())
+        })
+        .unwrap();
+        assert!(blocks.len() > 1);
+        assert_eq!(blocks.concat(), bytes[3..]);
+        // A file shorter than the head: `open` sees what there is.
+        write_whole(&path, &[1]).unwrap();
+        let short = read_blocks(
+            &path,
+            3,
+            |h, rest| Ok(((h.to_vec(), rest), 1)),
+            |_, _| Ok(()),
+        );
+        assert_eq!(short.unwrap(), (vec![1], 0));
+        // An error from `each` is returned.
+        write_whole(&path, &bytes).unwrap();
+        let refused = read_blocks(
+            &path,
+            3,
+            |_, _| Ok(((), 12)),
+            |_, _| Err(Error::limit("no")),
+        );
+        assert_eq!(refused.unwrap_err().code, ErrorCode::LimitExceeded);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn a_part_that_fails_leaves_the_file_as_it_was() {
+        let path = scratch("parts");
+        write_parts(&path, [Ok(&b"ab"[..]), Ok(&b"cd"[..])]).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"abcd");
+        let e =
+            write_parts(&path, [Ok(&b"xy"[..]), Err(Error::limit("out of memory"))]).unwrap_err();
+        assert_eq!(e.code, ErrorCode::LimitExceeded);
+        assert_eq!(std::fs::read(&path).unwrap(), b"abcd");
+        assert!(!std::path::Path::new(&format!("{path}.part")).exists());
         std::fs::remove_file(&path).unwrap();
     }
 }

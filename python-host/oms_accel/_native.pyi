@@ -40,11 +40,11 @@ __all__ = [
     "wasm_file_encoder_open",
     "wasm_file_step",
     "wasm_index_add",
+    "wasm_index_add_records",
     "wasm_index_check_room",
     "wasm_index_create",
-    "wasm_index_from_bytes",
+    "wasm_index_records",
     "wasm_index_search",
-    "wasm_index_to_bytes",
     "wasm_index_truncate",
     "wasm_json_binary",
     "wasm_json_canonicalize",
@@ -175,14 +175,18 @@ def wasm_ndjson_next(reader: WasmResource, max_records: int) -> tuple[str, int, 
     """(results, records, bytes read, finished)."""
 
 def wasm_index_create(inst: WasmInstance, dimension: int, metric_name: str, storage_name: str) -> WasmResource: ...
-def wasm_index_from_bytes(inst: WasmInstance, data: Buffer) -> WasmResource: ...
 def wasm_index_add(index: WasmResource, vectors: Buffer, ids: Buffer) -> int: ...
 def wasm_index_truncate(index: WasmResource, len: int) -> None: ...
 def wasm_index_check_room(index: WasmResource, batch: int, need: int) -> None: ...
 def wasm_index_search(index: WasmResource, queries: Buffer, k: int) -> bytes:
     """Per query, min(k, len) records of id u64 and score f32."""
 
-def wasm_index_to_bytes(index: WasmResource) -> bytes: ...
+def wasm_index_records(index: WasmResource, start: int, count: int) -> bytes:
+    """`count` records of the index file from the `start`th (fewer past the end)."""
+
+def wasm_index_add_records(index: WasmResource, records: Buffer) -> int:
+    """Appends records of an index file (all or nothing); returns how many."""
+
 def wasm_similarity(inst: WasmInstance, a: Buffer, b: Buffer, dimension: int, metric_name: str) -> bytes: ...
 
 # Vector search on the CPU (the `native` vector backend).

@@ -172,6 +172,10 @@ def test_a_trap_kills_only_that_instance(host: str) -> None:
         # An export it never looked up: the dead instance says so, typed.
         with pytest.raises(AccelError, match="reset after an error"):
             doomed.func(VECTOR, "[method]index.truncate")
+        # Nor is a scratch file asked of it (its directory is gone): the
+        # same error, not a failed write in the scratch filesystem.
+        with pytest.raises(AccelError, match="reset after an error"):
+            doomed.scratch_path("add.f32")
     fresh = runtime(host).thread_instance(limits)
     assert fresh is not doomed and alive(fresh)
     assert runtime(host).thread_instance(enc.limits) is healthy

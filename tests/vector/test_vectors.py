@@ -454,6 +454,29 @@ def test_a_batch_that_cannot_fit_is_refused_before_a_part_grows_the_shard() -> N
 
 
 @pytest.mark.parametrize("backend", [b for b in BACKENDS if is_wasm(b)])
+def test_a_shard_over_half_its_memory_limit_is_saved_and_loaded(backend: str, tmp_path: Path) -> None:
+    from oms_accel import Limits
+
+    # 36 MiB of rows in a shard of 64 MiB: the whole index file beside them
+    # would not fit (it trapped, and took the shard with it). Records cross
+    # a part at a time, both ways.
+    limits = Limits(memory_bytes=64 << 20)
+    index = VectorIndex(256, "l2", backend=backend, threads=1, limits=limits)
+    rows = data(36_000, 256, seed=4)
+    for start in range(0, len(rows), 4_000):
+        index.add(rows[start : start + 4_000])
+    index.save(tmp_path / "big.idx")
+    loaded = VectorIndex.load(tmp_path / "big.idx", backend=backend, threads=1, limits=limits)
+    assert loaded.to_bytes() == index.to_bytes()
+    for i in (0, 12_345, 35_999):
+        assert loaded.search(rows[i], 1)[0][0] == i
+    # Both still take rows.
+    for ix in (index, loaded):
+        ix.add(data(100, 256, seed=5))
+        assert len(ix) == 36_100
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if is_wasm(b)])
 def test_a_batch_that_fits_a_shard_once_but_not_twice_is_added(backend: str) -> None:
     from oms_accel import Limits
 

@@ -56,8 +56,15 @@ impl wit::GuestIndex for IndexResource {
     }
 
     fn load(path: String) -> WitResult<wit::Index> {
-        let index = format::read(&wire::read(&path)?)?;
-        Ok(wit::Index::new(IndexResource(RefCell::new(index))))
+        let open = |head: &[u8], rest| {
+            let reader = format::Reader::new(head, rest)?;
+            let record = reader.record_len();
+            Ok((reader, record))
+        };
+        let reader = wire::read_blocks(&path, format::HEADER_LEN, open, |r, block| r.push(block))?;
+        Ok(wit::Index::new(IndexResource(RefCell::new(
+            reader.finish(),
+        ))))
     }
 
     fn add_file(&self, vectors_path: String, ids_path: String) -> WitResult<u64> {
@@ -104,7 +111,21 @@ impl wit::GuestIndex for IndexResource {
     }
 
     fn save(&self, path: String) -> WitResult<()> {
-        Ok(wire::write_whole(&path, &format::write(&self.0.borrow()))?)
+        let index = self.0.borrow();
+        let head = format::header(
+            index.dim() as u32,
+            index.metric(),
+            index.storage(),
+            index.len() as u64,
+        );
+        let per = (wire::READ_BLOCK / format::record_len(index.dim(), index.storage())).max(1);
+        let blocks = (0..index.len())
+            .step_by(per)
+            .map(|r| format::records(&index, r..r + per));
+        Ok(wire::write_parts(
+            &path,
+            std::iter::once(Ok(head.to_vec())).chain(blocks),
+        )?)
     }
 
     fn from_bytes(data: Vec<u8>) -> WitResult<wit::Index> {
@@ -114,6 +135,19 @@ impl wit::GuestIndex for IndexResource {
 
     fn to_bytes(&self) -> Vec<u8> {
         format::write(&self.0.borrow())
+    }
+
+    fn records(&self, start: u64, count: u64) -> WitResult<Vec<u8>> {
+        let start = usize::try_from(start).unwrap_or(usize::MAX);
+        let end = start.saturating_add(usize::try_from(count).unwrap_or(usize::MAX));
+        Ok(format::records(&self.0.borrow(), start..end)?)
+    }
+
+    fn add_records(&self, records: Vec<u8>) -> WitResult<u64> {
+        let mut index = self.0.borrow_mut();
+        let before = index.len();
+        format::append_records(&mut index, &records)?;
+        Ok((index.len() - before) as u64)
     }
 
     fn search_batch(&self, queries: Vec<f32>, k: u32) -> WitResult<Vec<u8>> {

@@ -256,6 +256,20 @@ impl Index {
         Ok(())
     }
 
+    /// Room for `n` more rows and their ids, or a limit error (never an
+    /// abort) when memory runs out.
+    pub(super) fn reserve(&mut self, n: usize) -> Result<()> {
+        reserve(&mut self.ids, n)?;
+        match &mut self.rows {
+            Rows::F32(data) => data.reserve(n),
+            Rows::F16(data) => data.reserve(n),
+            Rows::I8 { values, scales } => {
+                values.reserve(n)?;
+                reserve(scales, n)
+            }
+        }
+    }
+
     /// Keeps the first `len` rows (ids included) and drops the rest; none
     /// when it holds no more.
     pub fn truncate(&mut self, len: usize) {

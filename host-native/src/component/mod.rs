@@ -97,12 +97,12 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(json::wasm_ndjson_open, m)?)?;
     m.add_function(wrap_pyfunction!(json::wasm_ndjson_next, m)?)?;
     m.add_function(wrap_pyfunction!(vector::wasm_index_create, m)?)?;
-    m.add_function(wrap_pyfunction!(vector::wasm_index_from_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(vector::wasm_index_add, m)?)?;
     m.add_function(wrap_pyfunction!(vector::wasm_index_truncate, m)?)?;
     m.add_function(wrap_pyfunction!(vector::wasm_index_check_room, m)?)?;
     m.add_function(wrap_pyfunction!(vector::wasm_index_search, m)?)?;
-    m.add_function(wrap_pyfunction!(vector::wasm_index_to_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(vector::wasm_index_records, m)?)?;
+    m.add_function(wrap_pyfunction!(vector::wasm_index_add_records, m)?)?;
     m.add_function(wrap_pyfunction!(vector::wasm_similarity, m)?)?;
     Ok(())
 }

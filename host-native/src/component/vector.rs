@@ -58,23 +58,6 @@ pub fn wasm_index_create(
     })
 }
 
-/// An index from the bytes of an index file.
-#[pyfunction]
-pub fn wasm_index_from_bytes<'py>(
-    py: Python<'py>,
-    inst: &WasmInstance,
-    data: Input<'py>,
-) -> PyResult<WasmResource> {
-    let data = data.as_slice();
-    let shared = inst.shared();
-    shared.call_resource(py, ERROR, INDEX, |store, accel| {
-        accel
-            .oms_accel_vector()
-            .index()
-            .call_from_bytes(store, data)
-    })
-}
-
 /// Adds rows of f32 under u64 ids (all or nothing).
 ///
 /// A shard's instance holds the index itself, so a batch that might not fit
@@ -179,21 +162,47 @@ pub fn wasm_index_search<'py>(
     Ok(PyBytes::new(py, &hits))
 }
 
-/// The index file's bytes.
+/// `count` records from the `start`th, as an index file holds them (fewer
+/// past the end): a part of the index, taken out so that guest memory
+/// never holds the whole file beside the rows.
 #[pyfunction]
-pub fn wasm_index_to_bytes<'py>(
+pub fn wasm_index_records<'py>(
     py: Python<'py>,
     index: &WasmResource,
+    start: u64,
+    count: u64,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let h = index.handle(py, INDEX)?;
     let data = index.shared().call(py, ERROR, |store, accel| {
         accel
             .oms_accel_vector()
             .index()
-            .call_to_bytes(store, h)
-            .map(Ok)
+            .call_records(store, h, start, count)
     })?;
     Ok(PyBytes::new(py, &data))
+}
+
+/// Appends records as an index file holds them (all or nothing): a part of
+/// an index being loaded. Refused before it crosses when it might not fit,
+/// as `wasm_index_add` refuses a batch.
+#[pyfunction]
+pub fn wasm_index_add_records<'py>(
+    py: Python<'py>,
+    index: &WasmResource,
+    records: Input<'py>,
+) -> PyResult<u64> {
+    let h = index.handle(py, INDEX)?;
+    let data = records.as_slice();
+    index.shared().call(py, ERROR, |store, accel| {
+        let need = data.len().saturating_add(ADD_MARGIN);
+        if let Some(e) = no_room(&store.data().limiter, data.len(), need) {
+            return Ok(Err(e));
+        }
+        accel
+            .oms_accel_vector()
+            .index()
+            .call_add_records(store, h, data)
+    })
 }
 
 /// Scores of every row of `a` against every row of `b`, as f32 bytes, row-major.

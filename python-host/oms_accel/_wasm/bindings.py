@@ -19,6 +19,8 @@ from typing import Any
 
 from ..errors import AccelError, DeltaError, JsonError, VectorError, from_code
 from ..limits import Limits
+from ..vector import _format as vfmt
+from ..vector._format import DType, Metric
 from . import runtime as rt
 from .host import Buffer, DecodeOptions, DocumentHandle, EncodeOptions, ParseOptions, Progress, SchemaHandle, Text, as_str, is_text
 
@@ -109,10 +111,12 @@ def _field(record: Any, name: str) -> Any:
 # --- scratch files -----------------------------------------------------------------
 
 
-def _write(path: str, data: Buffer) -> None:
+def _write(path: str, *data: Buffer) -> None:
+    """The file at `path`: `data` one after another."""
     try:
         with open(path, "wb") as f:
-            f.write(data)
+            for d in data:
+                f.write(d)
     except OSError as e:  # a full scratch filesystem, most likely
         from . import component as comp
 
@@ -164,8 +168,10 @@ def _scratch(inst: rt.Instance, *names: str) -> Iterator[list[str]]:
                 os.unlink(p + ".part")
 
 
-def _read(path: str) -> bytes:
+def _read(path: str, offset: int = 0) -> bytes:
+    """The file at `path` from `offset` on."""
     with open(path, "rb") as f:
+        f.seek(offset)
         return f.read()
 
 
@@ -315,10 +321,11 @@ class _Shard:
             self._call("search-file", _guest("queries.f32"), k, _guest("hits"))
             return _read(hits)
 
-    def save(self) -> bytes:
+    def records(self) -> bytes:
+        # The guest writes the file a block of records at a time.
         with _scratch(self.inst, "index") as (path,):
             self._call("save", _guest("index"))
-            return _read(path)
+            return _read(path, vfmt.HEADER.size)
 
     def close(self) -> None:
         try:
@@ -462,7 +469,7 @@ class WasmtimePyHost:
 
     # --- vector ---
 
-    def vector_shard(self, limits: Limits, dim: int, metric: str, dtype: str) -> _Shard:
+    def vector_shard(self, limits: Limits, dim: int, metric: Metric, dtype: DType) -> _Shard:
         inst = rt.get_runtime().new_instance(limits)
         try:
             return _Shard(inst, _call(inst, VECTOR, "[static]index.create", [dim, metric, dtype], VectorError))
@@ -470,11 +477,12 @@ class WasmtimePyHost:
             inst.close()
             raise
 
-    def vector_load(self, limits: Limits, file: Buffer) -> _Shard:
+    def vector_load(self, limits: Limits, dim: int, metric: Metric, dtype: DType, records: Buffer) -> _Shard:
         inst = rt.get_runtime().new_instance(limits)
         try:
+            # The guest reads the file a block of records at a time.
             with _scratch(inst, "load") as (path,):
-                _write(path, file)
+                _write(path, vfmt.header(dim, metric, dtype, len(records) // vfmt.record_len(dim, dtype)), records)
                 return _Shard(inst, _call(inst, VECTOR, "[static]index.load", [_guest("load")], VectorError))
         except BaseException:
             inst.close()

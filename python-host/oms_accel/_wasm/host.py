@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple, Protocol
 
 from ..limits import Limits
+from ..vector._format import DType, Metric
 
 Buffer = bytes | memoryview
 #: JSON text: a ``str``, or UTF-8 bytes that a host may hand the guest as
@@ -107,8 +108,11 @@ class ShardHandle(Protocol):
         """Each query's min(k, len) hits as records of id u64 and score f32."""
         ...
 
-    def save(self) -> bytes:
-        """The shard as an index file."""
+    def records(self) -> bytes:
+        """Every record the shard holds, as an index file holds them after
+        its header. Taken out so that guest memory never holds them all
+        beside the rows (linear memory never shrinks: that would double the
+        shard for good, or trap one more than half its limit)."""
         ...
 
     def close(self) -> None: ...
@@ -160,6 +164,10 @@ class Host(Protocol):
         ...
 
     # --- vector ---
-    def vector_shard(self, limits: Limits, dim: int, metric: str, dtype: str) -> ShardHandle: ...
-    def vector_load(self, limits: Limits, file: Buffer) -> ShardHandle: ...
+    def vector_shard(self, limits: Limits, dim: int, metric: Metric, dtype: DType) -> ShardHandle: ...
+    def vector_load(self, limits: Limits, dim: int, metric: Metric, dtype: DType, records: Buffer) -> ShardHandle:
+        """A shard holding `records` (an index file's, after its header), put
+        in so that guest memory never holds them all beside the rows."""
+        ...
+
     def vector_similarity(self, limits: Limits, a: Buffer, b: Buffer, dim: int, metric: str) -> bytes: ...

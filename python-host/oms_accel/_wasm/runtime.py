@@ -246,6 +246,7 @@ class Instance:
             raise AccelError(f"the component does not instantiate: {e}") from None
 
     def scratch_path(self, name: str) -> str:
+        self.check_alive()  # a dead instance's scratch directory is gone
         return os.path.join(self.scratch, name)
 
     def func(self, interface: str, name: str) -> Any:

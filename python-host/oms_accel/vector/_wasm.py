@@ -148,7 +148,7 @@ class Index:
 
     def records(self) -> bytes:
         with self._lock:
-            parts = self._each(lambda s: s.handle.save()[fmt.HEADER.size :], self._shards)
+            parts = self._each(lambda s: s.handle.records(), self._shards)
         return b"".join(parts)
 
 
@@ -177,13 +177,12 @@ class Backend:
     ) -> IndexImpl:
         """Gives each shard a contiguous part of the records."""
         record = fmt.record_len(dim, dtype)
-        body = records
         per = -(-count // threads)
 
         def part(i: int) -> Callable[[], _Shard]:
             a, b = min(i * per, count), min((i + 1) * per, count)
-            data = fmt.header(dim, metric, dtype, b - a) + bytes(body[a * record : b * record])
-            return lambda: _Shard(self._host.vector_load(limits, data), b - a)
+            mine = records[a * record : b * record]
+            return lambda: _Shard(self._host.vector_load(limits, dim, metric, dtype, mine), b - a)
 
         return Index(dim, metric, dtype, [part(i) for i in range(threads)])
 
