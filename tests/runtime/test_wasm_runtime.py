@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from oms_accel import AccelError, DeltaEncoder, LimitError, Limits
@@ -152,6 +153,21 @@ def test_the_untimed_runtime_refuses_a_component_changed_since(monkeypatch: pyte
     with pytest.raises(AccelError, match="changed on disk") as e:
         fresh.runtime_for(Limits(timeout_s=None))
     assert e.value.code == "unavailable"
+
+
+def test_a_result_past_wasmtimes_default_hostcall_fuel_comes_back(host: str) -> None:
+    # wasmtime lets a guest hand its host 128 MiB in one call by default;
+    # the Rust host lets it hand over what its memory limit holds.
+    from oms_accel.vector import similarity
+
+    a = np.random.default_rng(0).standard_normal((6_000, 64), dtype=np.float32)
+    scores = similarity(a, a, "dot", backend="wasm", host=host, limits=Limits(memory_bytes=1 << 30))  # 144 MB
+    assert scores.shape == (6_000, 6_000)
+    assert np.allclose(np.diag(scores), np.einsum("ij,ij->i", a, a), rtol=1e-5)
+    old = os.urandom(1 << 20)
+    new = old * 140  # 140 MiB
+    enc = wasm(host)
+    assert enc.decode(old, enc.encode(old, new)) == new
 
 
 def test_a_trap_kills_only_that_instance(host: str) -> None:

@@ -765,6 +765,12 @@ fn instantiate(
     };
     let mut store = Store::new(&rt.engine, state);
     store.limiter(|s| &mut s.limiter);
+    // What the guest may hand the host in one call, results included: no
+    // more than its memory holds. wasmtime's default, 128 MiB, trapped a
+    // decode of a 150 MiB document, a 6000 x 6000 similarity matrix and
+    // the save of a shard of 147 MiB, all within their limits.
+    let fuel = memory_bytes.max(store.hostcall_fuel());
+    store.set_hostcall_fuel(fuel);
     store.set_epoch_deadline(1 << 20);
     let _wasi_runtime = rt.tokio.enter();
     signals::ensure();
