@@ -129,6 +129,9 @@ class WasmInstance:
     @property
     def alive(self) -> bool:
         """False after a trap, or in a process forked after it was made."""
+    @property
+    def resources(self) -> int:
+        """Guest resources alive in it (each a handle in its store)."""
     def close(self) -> None: ...
 
 @final

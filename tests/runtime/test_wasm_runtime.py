@@ -170,6 +170,17 @@ def test_a_result_past_wasmtimes_default_hostcall_fuel_comes_back(host: str) -> 
     assert enc.decode(old, enc.encode(old, new)) == new
 
 
+def test_a_thread_keeps_more_documents_than_a_store_has_handles(host: str) -> None:
+    # wasmtime traps a store's 100,000th live handle; a thread's next
+    # document goes into a fresh instance before that (comp.MAX_RESOURCES).
+    from oms_accel.json import JsonProcessor
+
+    proc = JsonProcessor(backend=f"wasm/{host}")
+    docs = [proc.parse_large_document(b'{"a": %d}' % i) for i in range(100_010)]
+    for i in (0, 89_999, 90_000, 100_009):
+        assert docs[i].get("/a") == i
+
+
 def test_a_trap_kills_only_that_instance(host: str) -> None:
     enc = wasm(host)
     enc.encode(b"a", b"b")

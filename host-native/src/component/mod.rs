@@ -494,6 +494,12 @@ impl WasmInstance {
         self.shared.alive()
     }
 
+    /// Guest resources alive in it (each a handle in its store).
+    #[getter]
+    fn resources(&self) -> usize {
+        self.shared.resources.load(Ordering::SeqCst)
+    }
+
     /// The size of its linear memory now (0 once it is gone).
     #[getter]
     fn linear_bytes(&self) -> usize {

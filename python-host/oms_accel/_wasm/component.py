@@ -49,6 +49,12 @@ ENV_SCRATCH = "OMS_ACCEL_SCRATCH_DIR"
 CACHE_KEEP = 4
 #: Where a file operation's scratch directory appears in the guest.
 GUEST_SCRATCH = "/scratch"
+#: The most resources (documents, schemas, ...) a thread's shared instance
+#: holds before the thread's next object goes into a fresh one. wasmtime
+#: refuses a store's 100,000th live handle (in wasmtime-py no setting
+#: changes that) with a trap, which lost every document of the instance;
+#: the rest is room for the handles a call borrows.
+MAX_RESOURCES = 90_000
 
 T = TypeVar("T")
 

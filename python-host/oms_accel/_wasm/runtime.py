@@ -177,13 +177,13 @@ class Runtime:
 
     def thread_instance(self, limits: Limits) -> Instance:
         """This thread's reusable instance for `limits.memory_bytes` (a new one
-        after a trap). Instances are kept per memory limit because linear memory
+        after a trap, or once it holds `MAX_RESOURCES`). Instances are kept per memory limit because linear memory
         never shrinks: an instance that has grown cannot honour a lower limit."""
         instances: dict[int, Instance] | None = getattr(self._local, "instances", None)
         if instances is None:
             instances = self._local.instances = {}
         inst = instances.get(limits.memory_bytes)
-        if inst is None or inst.dead:
+        if inst is None or inst.dead or inst.handles >= comp.MAX_RESOURCES:
             inst = instances[limits.memory_bytes] = self.new_instance(limits)
         inst.limits = limits
         return inst

@@ -91,13 +91,14 @@ class _Runtime:
 
     def thread_instance(self, limits: Limits) -> _native.WasmInstance:
         """This thread's instance for `limits.memory_bytes` and whether it has
-        a time limit (a new one after a trap)."""
+        a time limit (a new one after a trap, or once it holds
+        `MAX_RESOURCES`)."""
         instances: dict[tuple[int, bool], _native.WasmInstance] | None = getattr(self._local, "instances", None)
         if instances is None:
             instances = self._local.instances = {}
         key = (limits.memory_bytes, limits.timeout_s is not None)
         inst = instances.get(key)
-        if inst is None or not inst.alive:
+        if inst is None or not inst.alive or inst.resources >= comp.MAX_RESOURCES:
             inst = instances[key] = self.instance(limits)
         if inst.timeout_s != limits.timeout_s:
             inst.timeout_s = limits.timeout_s
