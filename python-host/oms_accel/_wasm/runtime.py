@@ -44,6 +44,9 @@ TICK_S = 0.02
 #: (touching 64 MiB takes longer): only after one is the instance asked
 #: its size, which costs a call.
 GROWTH_CALL_S = 0.005
+#: The most bytes wasmtime lets a guest hand its host in one call, results
+#: included (its "hostcall fuel"; wasmtime-py cannot change it).
+HOSTCALL_FUEL = 128 << 20
 #: Engine settings that change compiled code; part of the cache key.
 ENGINE_SETTINGS = "epoch_interruption=1;opt=speed;signals_based_traps=0"
 
@@ -335,6 +338,15 @@ class Instance:
         if "memory allocation" in stderr or any(w in message for w in ("out of memory", "rust_oom", "handle_alloc_error")):
             mib = self.limits.memory_bytes >> 20
             return LimitError(f"the component ran out of memory (limit {mib} MiB)", "limit-exceeded")
+        # wasmtime takes at most 128 MiB from a guest in one call, results
+        # included; wasmtime-py offers no setting to raise it (the Rust host
+        # raises it to the memory limit).
+        if "fuel allocated for hostcalls" in message:
+            return LimitError(
+                f"the result is larger than wasmtime-py takes from the component in one call ({HOSTCALL_FUEL >> 20} MiB); "
+                "the Rust host (host='rust') takes up to the memory limit",
+                "limit-exceeded",
+            )
         detail = stderr.strip().splitlines()[-1] if stderr.strip() else message.splitlines()[0]
         return capability(f"the component trapped: {detail}", "trap")
 
