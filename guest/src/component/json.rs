@@ -4,6 +4,7 @@ use super::exports::oms::accel::json as wit;
 use super::oms::accel::types;
 use super::Component;
 use crate::json::{self, ndjson, Document, Draft, Kind, ParseLimits, Schema};
+use crate::wire;
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::BufReader;
@@ -68,6 +69,12 @@ impl wit::GuestDocument for DocumentResource {
 
     fn to_text(&self, pretty: bool) -> String {
         self.0.to_text(pretty)
+    }
+
+    fn to_text_file(&self, pretty: bool, path: String) -> WitResult<u64> {
+        let text = self.0.to_text(pretty);
+        wire::write_whole(&path, text.as_bytes())?;
+        Ok(text.len() as u64)
     }
 }
 
