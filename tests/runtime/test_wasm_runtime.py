@@ -173,9 +173,15 @@ def test_results_past_wasmtimes_default_hostcall_fuel(host: str, monkeypatch: py
     from oms_accel._wasm import bindings
     from oms_accel.json import JsonProcessor
 
-    doc = JsonProcessor(backend=f"wasm/{host}").parse_large_document(json.dumps(["x" * 1000] * 140_000))
+    proc = JsonProcessor(backend=f"wasm/{host}")
+    doc = proc.parse_large_document(json.dumps(["x" * 1000] * 140_000))
     text = doc.to_text()
     assert len(text) == 140_420_001 and text.endswith('x"]')
+    # So do the text calls' results.
+    big = json.dumps({"k": ["x" * 1000] * 140_000})
+    assert proc.canonicalize(big) == big.replace(", ", ",").replace(": ", ":")
+    merged = proc.merge_patch(big, '{"extra": 1}')
+    assert merged["extra"] == 1 and len(merged["k"]) == 140_000
     if host == "wasmtime-py":
         monkeypatch.setattr(bindings, "TEXT_FILE_MIN", 1 << 62)
         with pytest.raises(LimitError, match=r"larger than wasmtime-py takes .* \(128 MiB\)"):

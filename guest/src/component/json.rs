@@ -171,4 +171,21 @@ impl wit::Guest for Component {
     fn canonicalize(doc: String, options: wit::ParseOptions) -> WitResult<String> {
         Ok(json::text::canonicalize(doc, &options.into())?)
     }
+
+    fn text_to_file(
+        op: wit::TextOp,
+        a: String,
+        b: String,
+        options: wit::ParseOptions,
+        out_path: String,
+    ) -> WitResult<u64> {
+        let text = match op {
+            wit::TextOp::Diff => Self::diff(a, b, options)?,
+            wit::TextOp::ApplyPatch => Self::apply_patch(a, b, options)?,
+            wit::TextOp::MergePatch => Self::merge_patch(a, b, options)?,
+            wit::TextOp::Canonicalize => Self::canonicalize(a, options)?,
+        };
+        wire::write_whole(&out_path, text.as_bytes())?;
+        Ok(text.len() as u64)
+    }
 }

@@ -450,13 +450,19 @@ class WasmtimePyHost:
         return self._text_call(limits, "merge-patch", doc, patch, options)
 
     def json_canonicalize(self, limits: Limits, doc: Text, options: ParseOptions) -> str:
-        args = [as_str(doc), _parse_options(options)]
-        with self._instance(limits) as inst:
-            return str(_call(inst, JSON, "canonicalize", args, JsonError))
+        return self._text_call(limits, "canonicalize", doc, None, options)
 
-    def _text_call(self, limits: Limits, name: str, a: Text, b: Text, options: ParseOptions) -> str:
+    def _text_call(self, limits: Limits, name: str, a: Text, b: Text | None, options: ParseOptions) -> str:
+        """The text `name` returns; through a scratch file when the inputs
+        are large, as `_Document.to_text` takes a large document's text."""
+        args: list[Any] = [as_str(a)] if b is None else [as_str(a), as_str(b)]
         with self._instance(limits) as inst:
-            return str(_call(inst, JSON, name, [as_str(a), as_str(b), _parse_options(options)], JsonError))
+            if sum(len(x) for x in args) < TEXT_FILE_MIN:
+                return str(_call(inst, JSON, name, [*args, _parse_options(options)], JsonError))
+            with _scratch(inst, "text.json") as (path,):
+                files_args = [name, args[0], args[1] if b is not None else "", _parse_options(options), _guest("text.json")]
+                _call(inst, JSON, "text-to-file", files_args, JsonError)
+                return _read(path).decode("utf-8")
 
     def json_ndjson(
         self,
