@@ -30,7 +30,7 @@ pub fn read_values<const N: usize, T>(path: &str, from: fn([u8; N]) -> T) -> Res
 /// The file at `path` read a block at a time: its first `head_len` bytes
 /// (fewer in a shorter file) and the length of the rest go to `open`, which
 /// makes the state and says how many bytes a unit of the rest is; then each
-/// block (a whole number of units, at most `READ_BLOCK` bytes unless a unit
+/// block (a whole number of units, at most `BLOCK` bytes unless a unit
 /// is larger) goes to `each`. Memory holds one block, never the whole file.
 pub fn read_blocks<S>(
     path: &str,
@@ -46,7 +46,7 @@ pub fn read_blocks<S>(
     let mut rest = len - head.len() as u64;
     let (mut state, unit) = open(&head, rest)?;
     // No larger than the rest: a query's file is a few KiB.
-    let block_len = (READ_BLOCK / unit).max(1).saturating_mul(unit);
+    let block_len = (BLOCK / unit).max(1).saturating_mul(unit);
     let block_len = block_len.min(usize::try_from(rest).unwrap_or(usize::MAX));
     let mut block = Vec::new();
     block
@@ -63,10 +63,11 @@ pub fn read_blocks<S>(
     Ok(state)
 }
 
-/// Bytes `read_blocks` reads at a time: each read is a call out of the
+/// Bytes a file is read (`read_blocks`) or written (a vector index's
+/// `save`) a block at a time: each read or write is a call out of the
 /// sandbox. wasmtime-py adding 200k x 384 f32 in one call, alternated:
 /// 2.5-3.7 us a vector at 64 KiB, 2.5-2.8 at 1 MiB.
-pub const READ_BLOCK: usize = 1 << 20;
+pub const BLOCK: usize = 1 << 20;
 
 /// `bytes` (a whole number of `N`-byte values) as values. Running out of
 /// memory is an error, not an abort: in wasm an abort traps and takes the
@@ -206,7 +207,7 @@ mod tests {
         let path = scratch("blocks");
         // A head of 3 bytes, then units of 12 over more than one block.
         let mut bytes = vec![7u8, 8, 9];
-        bytes.extend((0..READ_BLOCK as u32 / 3).flat_map(|v| v.to_le_bytes()));
+        bytes.extend((0..BLOCK as u32 / 3).flat_map(|v| v.to_le_bytes()));
         bytes.truncate(3 + (bytes.len() - 3) / 12 * 12);
         write_whole(&path, &bytes).unwrap();
         let open = |head: &[u8], rest: u64| {
@@ -215,7 +216,7 @@ mod tests {
             Ok((Vec::new(), 12))
         };
         let blocks: Vec<Vec<u8>> = read_blocks(&path, 3, open, |seen: &mut Vec<Vec<u8>>, block| {
-            assert!(block.len() % 12 == 0 && block.len() <= READ_BLOCK);
+            assert!(block.len() % 12 == 0 && block.len() <= BLOCK);
             seen.push(block.to_vec());
             Ok(())
         })

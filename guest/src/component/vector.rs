@@ -118,7 +118,7 @@ impl wit::GuestIndex for IndexResource {
             index.storage(),
             index.len() as u64,
         );
-        let per = (wire::READ_BLOCK / format::record_len(index.dim(), index.storage())).max(1);
+        let per = (wire::BLOCK / format::record_len(index.dim(), index.storage())).max(1);
         let blocks = (0..index.len())
             .step_by(per)
             .map(|r| format::records(&index, r..r + per));

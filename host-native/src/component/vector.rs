@@ -82,11 +82,7 @@ pub fn wasm_index_add<'py>(
     let (v, i) = (&*v, &*i);
     let batch = std::mem::size_of_val(v) + std::mem::size_of_val(i);
     index.shared().call(py, ERROR, |store, accel| {
-        if let Some(e) = no_room(
-            &store.data().limiter,
-            batch,
-            batch.saturating_add(ADD_MARGIN),
-        ) {
+        if let Some(e) = no_room(&store.data().limiter, batch, batch) {
             return Ok(Err(e));
         }
         accel.oms_accel_vector().index().call_add(store, h, v, i)
@@ -108,15 +104,15 @@ pub fn wasm_index_check_room(
 ) -> PyResult<()> {
     index.handle(py, INDEX)?;
     index.shared().call(py, ERROR, |store, _| {
-        let need = need.saturating_add(ADD_MARGIN);
         Ok(no_room(&store.data().limiter, batch, need).map_or(Ok(()), Err))
     })
 }
 
-/// The error for `batch` bytes of vectors that need `need` bytes more than
-/// the shard's memory in use, where those might pass its limit.
+/// The error for `batch` bytes of vectors that need `need` bytes (and
+/// `ADD_MARGIN`) more than the shard's memory in use, where those might
+/// pass its limit.
 fn no_room(limiter: &super::MemoryLimiter, batch: usize, need: usize) -> Option<Error> {
-    (!limiter.fits(need)).then(|| Error {
+    (!limiter.fits(need.saturating_add(ADD_MARGIN))).then(|| Error {
         code: ErrorCode::LimitExceeded,
         message: format!(
             "out of memory: adding {} MiB of vectors to a shard using {} MiB could pass its limit of {} MiB",
@@ -194,8 +190,7 @@ pub fn wasm_index_add_records<'py>(
     let h = index.handle(py, INDEX)?;
     let data = records.as_slice();
     index.shared().call(py, ERROR, |store, accel| {
-        let need = data.len().saturating_add(ADD_MARGIN);
-        if let Some(e) = no_room(&store.data().limiter, data.len(), need) {
+        if let Some(e) = no_room(&store.data().limiter, data.len(), data.len()) {
             return Ok(Err(e));
         }
         accel

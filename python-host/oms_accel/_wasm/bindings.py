@@ -14,7 +14,7 @@ import contextlib
 import os
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..errors import AccelError, DeltaError, JsonError, VectorError, from_code
@@ -173,6 +173,16 @@ def _scratch(inst: rt.Instance, *names: str) -> Iterator[list[str]]:
                 os.unlink(p + ".part")
 
 
+def _text_through_file(inst: rt.Instance, call: Callable[[str], Any]) -> str:
+    """The text `call` writes to the guest path it is given. How a large
+    text result comes back: as a string, one past wasmtime's cap on what a
+    call takes from the guest (`rt.HOSTCALL_FUEL`) would trap, and lose the
+    instance."""
+    with _scratch(inst, "text.json") as (path,):
+        call(_guest("text.json"))
+        return _read(path).decode("utf-8")
+
+
 def _read(path: str, offset: int = 0) -> bytes:
     """The file at `path` from `offset` on."""
     with open(path, "rb") as f:
@@ -256,12 +266,7 @@ class _Document(_Handle):
     def to_text(self, pretty: bool) -> str:
         if self.size < TEXT_FILE_MIN:
             return str(self._call("to-text", pretty))
-        # The text of a large document comes back through a file: a result
-        # past wasmtime's cap on what one call takes from the guest
-        # (`rt.HOSTCALL_FUEL`) would trap, and lose the instance.
-        with _scratch(self.inst, "text.json") as (path,):
-            self._call("to-text-file", pretty, _guest("text.json"))
-            return _read(path).decode("utf-8")
+        return _text_through_file(self.inst, lambda out: self._call("to-text-file", pretty, out))
 
 
 def _parse(inst: rt.Instance, text: str, options: ParseOptions) -> _Document:
@@ -339,11 +344,11 @@ class _Shard:
             self._call("search-file", _guest("queries.f32"), k, _guest("hits"))
             return _read(hits)
 
-    def records(self) -> bytes:
+    def records(self) -> list[bytes]:
         # The guest writes the file a block of records at a time.
         with _scratch(self.inst, "index") as (path,):
             self._call("save", _guest("index"))
-            return _read(path, vfmt.HEADER.size)
+            return [_read(path, vfmt.HEADER.size)]
 
     def close(self) -> None:
         try:
@@ -455,14 +460,15 @@ class WasmtimePyHost:
     def _text_call(self, limits: Limits, name: str, a: Text, b: Text | None, options: ParseOptions) -> str:
         """The text `name` returns; through a scratch file when the inputs
         are large, as `_Document.to_text` takes a large document's text."""
-        args: list[Any] = [as_str(a)] if b is None else [as_str(a), as_str(b)]
+        first, second = as_str(a), None if b is None else as_str(b)
+        opts = _parse_options(options)
         with self._instance(limits) as inst:
-            if sum(len(x) for x in args) < TEXT_FILE_MIN:
-                return str(_call(inst, JSON, name, [*args, _parse_options(options)], JsonError))
-            with _scratch(inst, "text.json") as (path,):
-                files_args = [name, args[0], args[1] if b is not None else "", _parse_options(options), _guest("text.json")]
-                _call(inst, JSON, "text-to-file", files_args, JsonError)
-                return _read(path).decode("utf-8")
+            if len(first) + len(second or "") < TEXT_FILE_MIN:
+                args = [first, opts] if second is None else [first, second, opts]
+                return str(_call(inst, JSON, name, args, JsonError))
+            return _text_through_file(
+                inst, lambda out: _call(inst, JSON, "text-to-file", [name, first, second or "", opts, out], JsonError)
+            )
 
     def json_ndjson(
         self,

@@ -108,9 +108,10 @@ class ShardHandle(Protocol):
         """Each query's min(k, len) hits as records of id u64 and score f32."""
         ...
 
-    def records(self) -> bytes:
+    def records(self) -> list[bytes]:
         """Every record the shard holds, as an index file holds them after
-        its header. Taken out so that guest memory never holds them all
+        its header, in parts that the caller joins (once, with the other
+        shards'). Taken out so that guest memory never holds them all
         beside the rows (linear memory never shrinks: that would double the
         shard for good, or trap one more than half its limit)."""
         ...

@@ -180,8 +180,9 @@ class Runtime:
 
     def thread_instance(self, limits: Limits) -> Instance:
         """This thread's reusable instance for `limits.memory_bytes` (a new one
-        after a trap, or once it holds `MAX_RESOURCES`). Instances are kept per memory limit because linear memory
-        never shrinks: an instance that has grown cannot honour a lower limit."""
+        after a trap, or once it holds `MAX_RESOURCES`). Instances are kept
+        per memory limit because linear memory never shrinks: an instance
+        that has grown cannot honour a lower limit."""
         instances: dict[int, Instance] | None = getattr(self._local, "instances", None)
         if instances is None:
             instances = self._local.instances = {}

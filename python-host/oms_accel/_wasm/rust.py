@@ -230,14 +230,14 @@ class _Shard:
     def search(self, queries: Buffer, k: int) -> bytes:
         return _native.wasm_index_search(self.res, queries, k)
 
-    def records(self) -> bytes:
+    def records(self) -> list[bytes]:
         parts: list[bytes] = []
         while True:
             part = _native.wasm_index_records(self.res, len(parts) * self.per_part, self.per_part)
             if part:
                 parts.append(part)
             if len(part) < self.per_part * self.record:
-                return b"".join(parts)
+                return parts
 
     def add_records(self, records: Buffer) -> None:
         """Appends `records` a part at a time (a refused part leaves those

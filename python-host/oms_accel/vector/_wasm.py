@@ -149,7 +149,7 @@ class Index:
     def records(self) -> bytes:
         with self._lock:
             parts = self._each(lambda s: s.handle.records(), self._shards)
-        return b"".join(parts)
+        return b"".join(part for shard in parts for part in shard)
 
 
 def merge(parts: Sequence[Hits], k: int, metric: fmt.Metric) -> Hits:
