@@ -177,15 +177,54 @@ def test_results_past_wasmtimes_default_hostcall_fuel(host: str, monkeypatch: py
     doc = proc.parse_large_document(json.dumps(["x" * 1000] * 140_000))
     text = doc.to_text()
     assert len(text) == 140_420_001 and text.endswith('x"]')
+    # A value as large (the whole document: `to_python` is `get("")`),
+    # while a small one of the same document still comes back in the call.
+    assert doc.to_python() == ["x" * 1000] * 140_000
+    assert doc.get("/139999") == "x" * 1000 and doc.get("/140000") is None
     # So do the text calls' results.
     big = json.dumps({"k": ["x" * 1000] * 140_000})
     assert proc.canonicalize(big) == big.replace(", ", ",").replace(": ", ":")
     merged = proc.merge_patch(big, '{"extra": 1}')
     assert merged["extra"] == 1 and len(merged["k"]) == 140_000
     if host == "wasmtime-py":
-        monkeypatch.setattr(bindings, "TEXT_FILE_MIN", 1 << 62)
+        monkeypatch.setattr(bindings, "_string_fits", lambda chars, per_char: True)
         with pytest.raises(LimitError, match=r"larger than wasmtime-py takes .* \(128 MiB\)"):
             doc.to_text()
+
+
+def test_small_inputs_with_results_past_wasmtimes_default_hostcall_fuel(host: str) -> None:
+    # A result can be far larger than what it came from. Pretty printing
+    # indents each of these 140k values by 1000 spaces: 300 KB of text
+    # becomes 140 MB.
+    from oms_accel.json import JsonProcessor
+
+    proc = JsonProcessor(backend=f"wasm/{host}", limits=Limits(memory_bytes=1 << 30))
+    deep = "[" * 500 + "1," * 139_999 + "1" + "]" * 500
+    pretty = proc.parse_large_document(deep).to_text(pretty=True)
+    assert len(pretty) > 140_000_000 and pretty.count("\n") == 140_999
+    assert pretty.split("\n")[500] == " " * 1000 + "1,"
+    # A diff repeats each change's path: 10 keys of 1000 characters over an
+    # array of 14k changes, 38 KB of text a document, make a 140 MB patch.
+    path = ["k" * 999 + str(i) for i in range(10)]
+
+    def nest(leaf: object) -> object:
+        for key in reversed(path):
+            leaf = {key: leaf}
+        return leaf
+
+    a, b = (json.dumps(nest([v] * 14_000), separators=(",", ":")) for v in (0, 1))
+    assert len(a) == len(b) < 40_000
+    patch = proc.diff(a, b)
+    assert len(patch) == 14_000
+    assert patch[13_999] == {"op": "replace", "path": "/" + "/".join(path) + "/13999", "value": 1}
+    # Each `copy` of an array into itself doubles the document: 1 KB and 17
+    # operations make 144 MB.
+    copies = proc.apply_patch({"a": ["x" * 1100]}, [{"op": "copy", "from": "/a", "path": "/a/-"}] * 17)
+
+    def leaves(v: object) -> int:
+        return sum(leaves(x) for x in v) if isinstance(v, list) else 1
+
+    assert leaves(copies["a"]) == 2**17 and copies["a"][0] == "x" * 1100
 
 
 def test_a_thread_keeps_more_documents_than_a_store_has_handles(host: str) -> None:

@@ -5,6 +5,7 @@ use super::oms::accel::types;
 use super::Component;
 use crate::json::{self, ndjson, Document, Draft, Kind, ParseLimits, Schema};
 use crate::wire;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::BufReader;
@@ -71,11 +72,31 @@ impl wit::GuestDocument for DocumentResource {
         self.0.to_text(pretty)
     }
 
-    fn to_text_file(&self, pretty: bool, path: String) -> WitResult<u64> {
-        let text = self.0.to_text(pretty);
-        wire::write_whole(&path, text.as_bytes())?;
-        Ok(text.len() as u64)
+    fn get_or_file(
+        &self,
+        pointer: String,
+        inline_max: u64,
+        path: String,
+    ) -> WitResult<Option<String>> {
+        match self.0.get(&pointer)? {
+            Some(text) => Ok(Some(text_or_file(text.into(), inline_max, &path)?)),
+            None => Ok(None),
+        }
     }
+
+    fn to_text_or_file(&self, pretty: bool, inline_max: u64, path: String) -> WitResult<String> {
+        text_or_file(self.0.to_text(pretty).into(), inline_max, &path)
+    }
+}
+
+/// `text` if it has at most `inline_max` bytes, else "" (no JSON text is
+/// empty) with `text` written to `path`: the WIT's `*-or-file` calls.
+fn text_or_file(text: Cow<'_, str>, inline_max: u64, path: &str) -> WitResult<String> {
+    if text.len() as u64 <= inline_max {
+        return Ok(text.into_owned());
+    }
+    wire::write_whole(path, text.as_bytes())?;
+    Ok(String::new())
 }
 
 /// Shared, so an NDJSON reader can keep using a schema past the call that
@@ -172,20 +193,20 @@ impl wit::Guest for Component {
         Ok(json::text::canonicalize(doc, &options.into())?)
     }
 
-    fn text_to_file(
+    fn text_op_or_file(
         op: wit::TextOp,
         a: String,
         b: String,
         options: wit::ParseOptions,
-        out_path: String,
-    ) -> WitResult<u64> {
+        inline_max: u64,
+        path: String,
+    ) -> WitResult<String> {
         let text = match op {
             wit::TextOp::Diff => Self::diff(a, b, options)?,
             wit::TextOp::ApplyPatch => Self::apply_patch(a, b, options)?,
             wit::TextOp::MergePatch => Self::merge_patch(a, b, options)?,
             wit::TextOp::Canonicalize => Self::canonicalize(a, options)?,
         };
-        wire::write_whole(&out_path, text.as_bytes())?;
-        Ok(text.len() as u64)
+        text_or_file(text.into(), inline_max, &path)
     }
 }

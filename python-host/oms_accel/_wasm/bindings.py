@@ -39,11 +39,27 @@ NDJSON_BATCH = 512
 HEX_LIMIT = 4 << 20
 #: Below this, a second thread costs more than it saves when writing inputs.
 PARALLEL_WRITE_MIN = 1 << 20
-#: Documents parsed from this many characters or more give their text back
-#: through a scratch file (`_Document.to_text`): slower than a string (33 MiB
-#: of text: 189 ms against 148), but a string past `rt.HOSTCALL_FUEL` traps.
-#: Text this long stays under that unless pretty-printing quadruples it.
-TEXT_FILE_MIN = 32 << 20
+#: A text result of at most this many bytes comes back as a string, a
+#: larger one through a scratch file (the WIT's `*-or-file` calls, which
+#: write it only then): a string past `rt.HOSTCALL_FUEL` traps, and loses
+#: the instance. Below this a string is faster (33 MiB: 148 ms against 189).
+INLINE_MAX = 32 << 20
+#: The most bytes a string result may have for wasmtime-py to take it back
+#: (`rt.HOSTCALL_FUEL`, less room for the call's own copies). A call whose
+#: result is certainly smaller returns a string: an `*-or-file` call costs
+#: wasmtime-py 25-40 us more (its two more arguments), 82 -> 122 us for
+#: the text of a 19 KB document.
+STRING_MOST = 120 << 20
+#: Bounds on a text result's bytes per character of its text input: a
+#: value's text is a slice of its document's (UTF-8: at most 4 bytes a
+#: character); written again, a number's literal takes up to 4.5x its
+#: characters (serde_json: `9e15` is 16 digits and `.0`) or 5.25x (RFC
+#: 8785: `1e20` is 21 digits), and pretty printing adds a line break and
+#: its indentation, 2 spaces a level, at most once a character. A diff has
+#: at most one operation a value, each a path (at most 4 bytes a character,
+#: escaped) and a value: it can grow with the square of its input. An
+#: applied patch has no bound at all (each `copy` can double the document).
+SLICE, REWRITTEN = 4, 6
 
 
 # --- calls and results -----------------------------------------------------------
@@ -173,14 +189,21 @@ def _scratch(inst: rt.Instance, *names: str) -> Iterator[list[str]]:
                 os.unlink(p + ".part")
 
 
-def _text_through_file(inst: rt.Instance, call: Callable[[str], Any]) -> str:
-    """The text `call` writes to the guest path it is given. How a large
-    text result comes back: as a string, one past wasmtime's cap on what a
-    call takes from the guest (`rt.HOSTCALL_FUEL`) would trap, and lose the
-    instance."""
+def _string_fits(chars: int, per_char: int) -> bool:
+    """Whether a result of at most `per_char` bytes a character of its
+    `chars` characters of input comes back as a string (`STRING_MOST`)."""
+    return chars * per_char <= STRING_MOST
+
+
+def _text_or_file(inst: rt.Instance, call: Callable[[int, str], Any]) -> str | None:
+    """The text of an `*-or-file` call: `call` gets the most bytes that may
+    come back in the call, and the guest path for the text past that (the
+    call then returns "", which no JSON text is). None for none."""
     with _scratch(inst, "text.json") as (path,):
-        call(_guest("text.json"))
-        return _read(path).decode("utf-8")
+        found = call(INLINE_MAX, _guest("text.json"))
+        if found is None:
+            return None
+        return str(found) or _read(path).decode("utf-8")
 
 
 def _read(path: str, offset: int = 0) -> bytes:
@@ -238,18 +261,22 @@ def _recycle_if_outgrown(inst: rt.Instance) -> None:
 
 
 class _Document(_Handle):
-    """A parsed document, from text of `size` characters."""
+    """A parsed document, from text of `size` characters nested at most
+    `depth` levels deep."""
 
-    def __init__(self, inst: rt.Instance, handle: Any, size: int) -> None:
+    def __init__(self, inst: rt.Instance, handle: Any, size: int, depth: int) -> None:
         super().__init__(inst, handle)
         self.size = size
+        self.depth = depth
 
     def _call(self, method: str, *args: Any) -> Any:
         return _call(self.inst, JSON, f"[method]document.{method}", [self.handle, *args], JsonError)
 
     def get(self, pointer: str) -> str | None:
-        text = self._call("get", pointer)
-        return None if text is None else str(text)
+        if _string_fits(self.size, SLICE):
+            text = self._call("get", pointer)
+            return None if text is None else str(text)
+        return _text_or_file(self.inst, lambda most, out: self._call("get-or-file", pointer, most, out))
 
     def kind(self, pointer: str) -> str | None:
         k = self._call("kind", pointer)
@@ -264,14 +291,18 @@ class _Document(_Handle):
         return None if k is None else [str(x) for x in k]
 
     def to_text(self, pretty: bool) -> str:
-        if self.size < TEXT_FILE_MIN:
+        if _string_fits(self.size, REWRITTEN + (1 + 2 * self.depth if pretty else 0)):
             return str(self._call("to-text", pretty))
-        return _text_through_file(self.inst, lambda out: self._call("to-text-file", pretty, out))
+        text = _text_or_file(self.inst, lambda most, out: self._call("to-text-or-file", pretty, most, out))
+        assert text is not None  # a document always has text
+        return text
 
 
 def _parse(inst: rt.Instance, text: str, options: ParseOptions) -> _Document:
+    from ..json import DEFAULT_MAX_DEPTH  # the component's too (0 in parse-options)
+
     handle = _call(inst, JSON, "[static]document.parse", [text, _parse_options(options)], JsonError)
-    return _Document(inst, handle, len(text))
+    return _Document(inst, handle, len(text), options.max_depth or DEFAULT_MAX_DEPTH)
 
 
 def _parse_options(o: ParseOptions) -> Any:
@@ -458,17 +489,22 @@ class WasmtimePyHost:
         return self._text_call(limits, "canonicalize", doc, None, options)
 
     def _text_call(self, limits: Limits, name: str, a: Text, b: Text | None, options: ParseOptions) -> str:
-        """The text `name` returns; through a scratch file when the inputs
-        are large, as `_Document.to_text` takes a large document's text."""
+        """The text `name` returns, through `text-op-or-file` unless it
+        certainly fits in a string (`_string_fits`)."""
         first, second = as_str(a), None if b is None else as_str(b)
         opts = _parse_options(options)
+        chars = len(first) + len(second or "")
+        per_char = {"diff": 10 * chars + 64, "apply-patch": STRING_MOST + 1}.get(name, REWRITTEN)
         with self._instance(limits) as inst:
-            if len(first) + len(second or "") < TEXT_FILE_MIN:
+            if _string_fits(chars, per_char):
                 args = [first, opts] if second is None else [first, second, opts]
                 return str(_call(inst, JSON, name, args, JsonError))
-            return _text_through_file(
-                inst, lambda out: _call(inst, JSON, "text-to-file", [name, first, second or "", opts, out], JsonError)
+            text = _text_or_file(
+                inst,
+                lambda most, out: _call(inst, JSON, "text-op-or-file", [name, first, second or "", opts, most, out], JsonError),
             )
+            assert text is not None  # every one of these calls has a result
+            return text
 
     def json_ndjson(
         self,
