@@ -304,6 +304,20 @@ def test_ndjson_record_over_the_limit_is_skipped_not_read_whole(backend: str, tm
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ndjson_large_records_come_back_whole(backend: str, tmp_path: Path) -> None:
+    # 140 records of 1 MiB: one batch's results were 140 MB, past what
+    # wasmtime-py takes back from one call. A batch now ends past 8 MiB.
+    path = tmp_path / "large.ndjson"
+    with path.open("w") as f:
+        for i in range(140):
+            f.write(json.dumps({"i": i, "s": chr(97 + i % 26) * (1 << 20)}) + "\n")
+    records = JsonProcessor(backend).iter_ndjson(path)
+    for i, r in enumerate(records):
+        assert r.line == i + 1 and r.value == {"i": i, "s": chr(97 + i % 26) * (1 << 20)}
+    assert i == 139
+
+
 def test_documents_across_threads(proc: JsonProcessor) -> None:
     doc = proc.parse_large_document(TEXT)
     schema = proc.compile_schema(SCHEMA)

@@ -11,6 +11,12 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::rc::Rc;
 
+/// A batch ends after the record that takes its results past this many
+/// bytes, whatever `max_records` says: what a batch holds, and what crosses
+/// back in one call, stays near one record's size (512 records of 1 MB each
+/// were a 512 MB result: past wasmtime-py's 128 MiB cap for one call).
+const BATCH_BYTES: usize = 8 << 20;
+
 pub struct Reader<R> {
     input: R,
     /// Shared: the component's schema resource lends the same compiled schema.
@@ -75,11 +81,12 @@ impl<R: BufRead> Reader<R> {
         })
     }
 
-    /// Reads up to `max_records` records (blank lines are skipped).
+    /// Reads up to `max_records` records (blank lines are skipped), fewer
+    /// once their results pass [`BATCH_BYTES`].
     pub fn next_batch(&mut self, max_records: u32) -> Result<Batch> {
         let mut results = String::new();
         let mut records = 0;
-        while records < max_records.max(1) && !self.finished {
+        while records < max_records.max(1) && results.len() < BATCH_BYTES && !self.finished {
             let Some(too_long) = self.read_line()? else {
                 self.finished = true;
                 break;
@@ -270,5 +277,19 @@ mod tests {
             .contains("over the limit"));
         assert_eq!(lines[1]["value"], json!([1]));
         assert_eq!(lines[1]["line"], json!(2));
+    }
+
+    #[test]
+    fn a_batch_ends_once_its_results_pass_its_byte_budget() {
+        // Records of 3 MiB: the third takes a batch's results past 8 MiB.
+        let record = format!("[\"{}\"]\n", "x".repeat(3 << 20));
+        let data = record.repeat(5);
+        let mut r = Reader::new(data.as_bytes(), None, vec![], ParseLimits::default()).unwrap();
+        let counts: Vec<u32> = std::iter::from_fn(|| {
+            let b = r.next_batch(100).unwrap();
+            (b.records > 0).then_some(b.records)
+        })
+        .collect();
+        assert_eq!(counts, [3, 2]);
     }
 }
