@@ -227,6 +227,28 @@ def test_small_inputs_with_results_past_wasmtimes_default_hostcall_fuel(host: st
     assert leaves(copies["a"]) == 2**17 and copies["a"][0] == "x" * 1100
 
 
+def test_violations_past_wasmtimes_default_hostcall_fuel(host: str) -> None:
+    # Each violation repeats its value's path: 14k numbers under ten keys
+    # of 1000 characters, where the schema wants strings, make 144 MB of
+    # violations (the document is padded past VIOLATIONS_OR_FILE_FROM).
+    from oms_accel.json import JsonProcessor
+
+    keys = ["k" * 999 + str(i) for i in range(10)]
+    doc: object = [0] * 14_000
+    schema: object = {"items": {"type": "string"}}
+    for key in reversed(keys):
+        doc, schema = {key: doc}, {"additionalProperties": schema}
+    doc["pad"] = "x" * (1 << 20)  # type: ignore[index]
+    proc = JsonProcessor(backend=f"wasm/{host}", limits=Limits(memory_bytes=1 << 30))
+    text = json.dumps(doc)
+    found = proc.validate_schema(text, schema)
+    assert proc.compile_schema(schema).validate(proc.parse_large_document(text)) == found  # a parsed one too
+    assert len(found) == 14_000
+    assert found[13_999].instance_path == "/" + "/".join(keys) + "/13999"
+    assert found[13_999].schema_path == "/additionalProperties" * 10 + "/items/type"
+    assert found[13_999].message == '0 is not of type "string"'
+
+
 def test_a_thread_keeps_more_documents_than_a_store_has_handles(host: str) -> None:
     # wasmtime traps a store's 100,000th live handle; a thread's next
     # document goes into a fresh instance before that (comp.MAX_RESOURCES).

@@ -130,9 +130,54 @@ impl wit::GuestSchema for SchemaResource {
         Ok(violations(self.0.validate_text(text, &options.into())?))
     }
 
+    fn validate_or_file(
+        &self,
+        doc: wit::DocumentBorrow<'_>,
+        inline_max: u64,
+        path: String,
+    ) -> WitResult<Option<Vec<wit::Violation>>> {
+        let found = self.0.validate(doc.get::<DocumentResource>().0.value());
+        violations_or_file(found, inline_max, &path)
+    }
+
+    fn validate_text_or_file(
+        &self,
+        text: String,
+        options: wit::ParseOptions,
+        inline_max: u64,
+        path: String,
+    ) -> WitResult<Option<Vec<wit::Violation>>> {
+        let found = self.0.validate_text(text, &options.into())?;
+        violations_or_file(found, inline_max, &path)
+    }
+
     fn is_valid_text(&self, text: String, options: wit::ParseOptions) -> WitResult<bool> {
         Ok(self.0.is_valid_text(text, &options.into())?)
     }
+}
+
+/// `found` as the WIT's `*-or-file` calls give it back: in the call if it
+/// takes at most `inline_max` bytes there (its strings, and a record of
+/// three pointers and lengths each), else written to `path` as JSON.
+fn violations_or_file(
+    found: Vec<crate::json::Violation>,
+    inline_max: u64,
+    path: &str,
+) -> WitResult<Option<Vec<wit::Violation>>> {
+    let bytes: usize = found
+        .iter()
+        .map(|v| 24 + v.instance_path.len() + v.schema_path.len() + v.message.len())
+        .sum();
+    if bytes as u64 <= inline_max {
+        return Ok(Some(violations(found)));
+    }
+    let rows: Vec<[&str; 3]> = found
+        .iter()
+        .map(|v| [&*v.instance_path, &*v.schema_path, &*v.message])
+        .collect();
+    let text = serde_json::to_vec(&rows).expect("strings serialize");
+    wire::write_whole(path, &text)?;
+    Ok(None)
 }
 
 fn violations(found: Vec<crate::json::Violation>) -> Vec<wit::Violation> {
