@@ -4,6 +4,7 @@
 //! Plain std I/O, so `cargo test` runs it natively on temporary files.
 
 use crate::{Error, Result};
+use std::borrow::Cow;
 
 /// A file of little-endian values of `N` bytes each, read a block at a time
 /// into the values: memory holds the values, not the file's bytes as well
@@ -98,6 +99,18 @@ fn decode<'a, const N: usize, T: 'a>(
 /// `path` is either the whole new file or what it was before.
 pub fn write_whole(path: &str, bytes: &[u8]) -> Result<()> {
     write_parts(path, std::iter::once(Ok(bytes)))
+}
+
+/// A text result for a host that takes at most so much back from one call
+/// (wasmtime-py: 128 MiB), as the WIT's `*-or-file` calls return it:
+/// `text` if it has at most `inline_max` bytes, else "" (which no JSON
+/// text is) with `text` written to `path`.
+pub fn text_or_file(text: Cow<'_, str>, inline_max: u64, path: &str) -> Result<String> {
+    if text.len() as u64 <= inline_max {
+        return Ok(text.into_owned());
+    }
+    write_whole(path, text.as_bytes())?;
+    Ok(String::new())
 }
 
 /// `write_whole` of the parts, made one at a time (memory holds one, never
@@ -199,6 +212,16 @@ mod tests {
         // A directory that does not exist: nothing is left behind.
         let nowhere = scratch("no/such/dir");
         assert_eq!(write_whole(&nowhere, b"x").unwrap_err().code, ErrorCode::Io);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn text_past_its_inline_maximum_goes_to_the_file() {
+        let path = scratch("text");
+        assert_eq!(text_or_file("[1,2]".into(), 5, &path).unwrap(), "[1,2]");
+        assert!(!std::path::Path::new(&path).exists());
+        assert_eq!(text_or_file("[1,2]".into(), 4, &path).unwrap(), "");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "[1,2]");
         std::fs::remove_file(&path).unwrap();
     }
 

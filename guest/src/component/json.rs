@@ -5,7 +5,6 @@ use super::oms::accel::types;
 use super::Component;
 use crate::json::{self, ndjson, Document, Draft, Kind, ParseLimits, Schema};
 use crate::wire;
-use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::BufReader;
@@ -79,24 +78,18 @@ impl wit::GuestDocument for DocumentResource {
         path: String,
     ) -> WitResult<Option<String>> {
         match self.0.get(&pointer)? {
-            Some(text) => Ok(Some(text_or_file(text.into(), inline_max, &path)?)),
+            Some(text) => Ok(Some(wire::text_or_file(text.into(), inline_max, &path)?)),
             None => Ok(None),
         }
     }
 
     fn to_text_or_file(&self, pretty: bool, inline_max: u64, path: String) -> WitResult<String> {
-        text_or_file(self.0.to_text(pretty).into(), inline_max, &path)
+        Ok(wire::text_or_file(
+            self.0.to_text(pretty).into(),
+            inline_max,
+            &path,
+        )?)
     }
-}
-
-/// `text` if it has at most `inline_max` bytes, else "" (no JSON text is
-/// empty) with `text` written to `path`: the WIT's `*-or-file` calls.
-fn text_or_file(text: Cow<'_, str>, inline_max: u64, path: &str) -> WitResult<String> {
-    if text.len() as u64 <= inline_max {
-        return Ok(text.into_owned());
-    }
-    wire::write_whole(path, text.as_bytes())?;
-    Ok(String::new())
 }
 
 /// Shared, so an NDJSON reader can keep using a schema past the call that
@@ -252,6 +245,6 @@ impl wit::Guest for Component {
             wit::TextOp::MergePatch => Self::merge_patch(a, b, options)?,
             wit::TextOp::Canonicalize => Self::canonicalize(a, options)?,
         };
-        text_or_file(text.into(), inline_max, &path)
+        Ok(wire::text_or_file(text.into(), inline_max, &path)?)
     }
 }
