@@ -181,6 +181,10 @@ def test_results_past_wasmtimes_default_hostcall_fuel(host: str, monkeypatch: py
     # while a small one of the same document still comes back in the call.
     assert doc.to_python() == ["x" * 1000] * 140_000
     assert doc.get("/139999") == "x" * 1000 and doc.get("/140000") is None
+    # The names of an object as large.
+    names = [f"{i:06d}" + "x" * 1000 for i in range(140_000)]
+    keyed = proc.parse_large_document(json.dumps(dict.fromkeys(names, 0)))
+    assert keyed.keys() == names and keyed.keys("/" + names[0]) is None
     # So do the text calls' results.
     big = json.dumps({"k": ["x" * 1000] * 140_000})
     assert proc.canonicalize(big) == big.replace(", ", ",").replace(": ", ":")

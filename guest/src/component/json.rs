@@ -83,6 +83,21 @@ impl wit::GuestDocument for DocumentResource {
         }
     }
 
+    fn keys_or_file(
+        &self,
+        pointer: String,
+        inline_max: u64,
+        path: String,
+    ) -> WitResult<Option<String>> {
+        match self.0.keys(&pointer)? {
+            Some(keys) => {
+                let text = serde_json::to_string(&keys).expect("strings serialize");
+                Ok(Some(wire::text_or_file(text.into(), inline_max, &path)?))
+            }
+            None => Ok(None),
+        }
+    }
+
     fn to_text_or_file(&self, pretty: bool, inline_max: u64, path: String) -> WitResult<String> {
         Ok(wire::text_or_file(
             self.0.to_text(pretty).into(),

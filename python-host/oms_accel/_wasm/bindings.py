@@ -295,8 +295,11 @@ class _Document(_Handle):
         return None if n is None else int(n)
 
     def keys(self, pointer: str) -> list[str] | None:
-        k = self._call("keys", pointer)
-        return None if k is None else [str(x) for x in k]
+        if _string_fits(self.size, SLICE + 8):  # the names, and a list entry each
+            k = self._call("keys", pointer)
+            return None if k is None else [str(x) for x in k]
+        text = _text_or_file(self.inst, lambda most, out: self._call("keys-or-file", pointer, most, out))
+        return None if text is None else [str(x) for x in json.loads(text)]
 
     def to_text(self, pretty: bool) -> str:
         if _string_fits(self.size, REWRITTEN + (1 + 2 * self.depth if pretty else 0)):
