@@ -237,13 +237,32 @@ impl ChainIndex {
         let word = |c: &[u8]| word_part(u64::from_le_bytes(c.try_into().expect("8 bytes")));
         let words = &bytes[first..first + (count - 1) * SRC_STRIDE + SRC_HASH_LEN];
         let (mut a0, mut a1) = (word(&words[..8]), word(&words[8..16]));
-        let fresh = self.prev[base..].iter_mut();
-        for (k, (c, prev)) in words[16..].chunks_exact(8).zip(fresh).enumerate() {
-            let a2 = word(c);
+        let mut insert = |k: usize, a2: u64, a0: u64, a1: u64, prev: &mut u32| {
             let slot = &mut self.head[(combine(a0, a1, a2) >> self.shift) as usize];
             *prev = *slot;
             *slot = (first + k * SRC_STRIDE) as u32 + 1;
+        };
+        // Four positions a step: in the sandbox each iteration pays an epoch
+        // check. Counted (callgrind, docs/architecture.md), the 8 MiB encode
+        // with the time limit 234.8M -> 216.4M instructions, natively
+        // 112.4M -> 111.3M.
+        let fresh = &mut self.prev[base..];
+        let whole = fresh.len() / 4 * 4;
+        let (quads, rest) = fresh.split_at_mut(whole);
+        let mut k = 0;
+        for (c, prev) in words[16..].chunks_exact(32).zip(quads.chunks_exact_mut(4)) {
+            for j in 0..4 {
+                let a2 = word(&c[8 * j..8 * j + 8]);
+                insert(k, a2, a0, a1, &mut prev[j]);
+                (a0, a1) = (a1, a2);
+                k += 1;
+            }
+        }
+        for (c, prev) in words[16 + 8 * whole..].chunks_exact(8).zip(rest) {
+            let a2 = word(c);
+            insert(k, a2, a0, a1, prev);
             (a0, a1) = (a1, a2);
+            k += 1;
         }
     }
 
